@@ -1,0 +1,130 @@
+//! Per-function call bodies and ctypes prototypes for the native backend
+//! (`templates/_native.py`): the same checks and results as the wasm backend, on the
+//! native build of the same source.
+
+use super::python::{array_code, py_str, range_checks};
+use crate::model::{Function, Returns};
+use crate::sig::{Num, Ty};
+
+/// The largest address of a 64-bit host.
+const PTR_MAX: u64 = u64::MAX;
+
+fn ctype(n: Num) -> &'static str {
+    match n {
+        Num::I8 => "_ctypes.c_int8",
+        Num::I16 => "_ctypes.c_int16",
+        Num::I32 => "_ctypes.c_int32",
+        Num::I64 => "_ctypes.c_int64",
+        Num::U8 => "_ctypes.c_uint8",
+        Num::U16 => "_ctypes.c_uint16",
+        Num::U32 => "_ctypes.c_uint32",
+        Num::U64 => "_ctypes.c_uint64",
+        Num::F32 => "_ctypes.c_float",
+        Num::F64 => "_ctypes.c_double",
+    }
+}
+
+fn scalar_ctype(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Num(n) => ctype(n),
+        Ty::Bool => "_ctypes.c_bool",
+        // Pointers, and the {ptr, len} pair a bytes/str/list result points to.
+        Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) => "_ctypes.c_void_p",
+    }
+}
+
+pub fn argtypes(f: &Function) -> String {
+    let mut ts = Vec::new();
+    for p in &f.params {
+        if p.ty.uses_arena() {
+            ts.extend(["_ctypes.c_void_p", "_ctypes.c_size_t"]);
+        } else {
+            ts.push(scalar_ctype(p.ty));
+        }
+    }
+    format!("[{}]", ts.join(", "))
+}
+
+pub fn restype(f: &Function) -> String {
+    match &f.returns {
+        Returns::Nothing => "None".into(),
+        Returns::One(t) => scalar_ctype(*t).into(),
+        // Multi-value results have no C ABI; `model` only produces them unannotated,
+        // and the native build of such a module cannot export them either.
+        Returns::Tuple(_) => "None".into(),
+    }
+}
+
+pub fn body(f: &Function) -> Vec<String> {
+    let mut out = range_checks(f, PTR_MAX);
+    let name = py_str(&f.py_name);
+    if let Returns::Tuple(_) = f.returns {
+        out.push(format!("_no_c_abi({name})"));
+        return out;
+    }
+    let mut puts = Vec::new();
+    let mut args = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        let v = &p.name;
+        match p.ty {
+            Ty::Bool => args.push(format!("bool({v})")),
+            Ty::Num(_) | Ty::Ptr => args.push(v.clone()),
+            Ty::Bytes => {
+                puts.push(format!("_a{i}, _n{i} = _bytes_arg({name}, {v})"));
+                args.push(format!("_a{i}, _n{i}"));
+            }
+            Ty::Str => {
+                puts.push(format!("_a{i}, _n{i} = _str_arg({name}, {v})"));
+                args.push(format!("_a{i}, _n{i}"));
+            }
+            Ty::List(n) => {
+                puts.push(format!(
+                    "_a{i}, _n{i} = _list_arg({v}, {:?})",
+                    array_code(n)
+                ));
+                args.push(format!("_a{i}.buffer_info()[0] or _EMPTY, _n{i}"));
+            }
+        }
+    }
+    let call = format!("self._f_{}({})", f.py_name, args.join(", "));
+    let ret = match &f.returns {
+        Returns::One(t) => Some(*t),
+        _ => None,
+    };
+    let (assign, lift) = match ret {
+        None => (call, None),
+        Some(Ty::Bytes) => (
+            format!("_r: int | None = {call}"),
+            Some(format!("_get_bytes({name}, _r)")),
+        ),
+        Some(Ty::Str) => (
+            format!("_r: int | None = {call}"),
+            Some(format!("_get_str({name}, _r)")),
+        ),
+        Some(Ty::List(n)) => (
+            format!("_r: int | None = {call}"),
+            Some(format!("_get_list({name}, _r, {:?})", array_code(n))),
+        ),
+        Some(Ty::Ptr) => (format!("_r: int | None = {call}"), Some("_r or 0".into())),
+        Some(t) => (
+            format!("_r: {} = {call}", super::python::result_type(t)),
+            Some("_r".into()),
+        ),
+    };
+    if f.uses_arena() {
+        out.push("try:".into());
+        out.extend(puts.iter().map(|l| format!("    {l}")));
+        out.push(format!("    {assign}"));
+        if let Some(l) = lift {
+            out.push(format!("    return {l}"));
+        }
+        out.push("finally:".into());
+        out.push("    self._reset()".into());
+    } else {
+        out.push(assign);
+        if let Some(l) = lift {
+            out.push(format!("return {l}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,463 @@
+//! The interface model: what the module offers, in the types and names Python will see.
+//! Built once from the parsed module and annotations, checked, and then rendered by every
+//! backend. Backends add only their own lowering details.
+
+use crate::error::Error;
+use crate::sig::{Annotations, Num, Ty};
+use crate::wasm::{CoreSig, CoreType, ExportKind, OtherKind, WasmModule};
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Names of the memory protocol's exports (see docs/guest-protocol.md).
+pub const MEMORY: &str = "memory";
+pub const BUMP_ALLOC: &str = "bump_alloc";
+pub const BUMP_RESET: &str = "bump_reset";
+
+/// Where the annotations came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnnotationSource {
+    None,
+    /// A sidecar file; the name shown in docs and headers (a file name, never a full path).
+    File(String),
+    CustomSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    /// The Python parameter name.
+    pub name: String,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Returns {
+    Nothing,
+    One(Ty),
+    /// Only for unannotated multi-value functions.
+    Tuple(Vec<Ty>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// The export name in the module.
+    pub export: String,
+    /// The Python method and module-level function name.
+    pub py_name: String,
+    pub docs: Vec<String>,
+    pub params: Vec<Param>,
+    pub returns: Returns,
+    pub annotated: bool,
+    pub core: CoreSig,
+}
+
+impl Function {
+    pub fn uses_arena(&self) -> bool {
+        self.params.iter().any(|p| p.ty.uses_arena())
+            || matches!(self.returns, Returns::One(t) if t.uses_arena())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Python package (import) name.
+    pub package: String,
+    /// The class wrapping one instance.
+    pub class: String,
+    /// File name of the module inside the package, e.g. `fib.wasm`.
+    pub wasm_file: String,
+    /// The name of the module file given to wasm2py (for headers; no directories).
+    pub source_name: String,
+    pub sha256: String,
+    pub annotations: AnnotationSource,
+    pub functions: Vec<Function>,
+    /// Exported functions that cannot be wrapped, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// True when some function passes bytes, str or lists through the guest arena.
+    pub uses_arena: bool,
+}
+
+/// Python keywords, plus the builtins that generated annotations and module code use.
+/// A name in this list gets a trailing underscore.
+const RESERVED: &[&str] = &[
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "match",
+    "case",
+    "type",
+    "_",
+    "int",
+    "float",
+    "bool",
+    "bytes",
+    "bytearray",
+    "memoryview",
+    "str",
+    "list",
+    "tuple",
+    "object",
+];
+
+/// A Python identifier for `name`: snake_case, keyword-escaped. `None` when nothing usable
+/// is left (e.g. a name made only of punctuation or non-ASCII letters).
+pub fn python_name(name: &str) -> Option<String> {
+    let snake = name.to_snake_case();
+    if snake.is_empty() || !snake.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let snake = if snake.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("f{snake}")
+    } else {
+        snake
+    };
+    Some(fixup_keyword(snake))
+}
+
+pub fn fixup_keyword(name: String) -> String {
+    if RESERVED.contains(&name.as_str()) {
+        name + "_"
+    } else {
+        name
+    }
+}
+
+/// Names a method may not take because the class or module already uses them.
+const TAKEN: &[&str] = &["backend", "library"];
+
+/// The core signature an annotation lowers to on wasm32.
+pub fn lower(params: &[Ty], result: Option<Ty>) -> CoreSig {
+    let scalar = |t: Ty| match t {
+        Ty::Num(Num::I64 | Num::U64) => CoreType::I64,
+        Ty::Num(Num::F32) => CoreType::F32,
+        Ty::Num(Num::F64) => CoreType::F64,
+        _ => CoreType::I32,
+    };
+    let mut core_params = Vec::new();
+    for t in params {
+        if t.uses_arena() {
+            core_params.extend([CoreType::I32, CoreType::I32]);
+        } else {
+            core_params.push(scalar(*t));
+        }
+    }
+    // An arena result is a pointer to a {ptr, len} pair.
+    CoreSig::new(core_params, result.map(scalar).into_iter().collect())
+}
+
+fn unannotated_ty(t: CoreType) -> Ty {
+    match t {
+        CoreType::I64 => Ty::Num(Num::I64),
+        CoreType::F32 => Ty::Num(Num::F32),
+        CoreType::F64 => Ty::Num(Num::F64),
+        _ => Ty::Num(Num::I32),
+    }
+}
+
+/// Options that shape names.
+#[derive(Debug, Clone, Default)]
+pub struct Naming {
+    /// `--name`: the package name; else derived from the module's file name.
+    pub name: Option<String>,
+}
+
+/// Builds and checks the interface of `module`.
+///
+/// `module_file` is the module's path as given (for messages); `anns` are the annotations
+/// from a sidecar or the custom section.
+pub fn build(
+    module_file: &str,
+    module: &WasmModule,
+    anns: Option<&Annotations>,
+    source: AnnotationSource,
+    naming: &Naming,
+    sha256: String,
+) -> Result<Interface, Error> {
+    let stem = std::path::Path::new(module_file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("module")
+        .to_string();
+    let raw_name = naming.name.clone().unwrap_or(stem);
+    let package = python_name(&raw_name).ok_or_else(|| {
+            Error::module(
+                module_file,
+                format!(
+                    "cannot derive a Python package name from `{raw_name}`; pass --name NAME (a Python identifier)"
+                ),
+            )
+        })?;
+    let class = package.to_upper_camel_case();
+
+    if !module.imports.is_empty() {
+        let mut shown = module.imports.clone();
+        shown.truncate(5);
+        return Err(Error::module(
+            module_file,
+            format!(
+                "the module imports {} ({}{}); wasm2py wraps standalone modules, so build without imports \
+                 (for Rust: target wasm32-unknown-unknown without wasm-bindgen; for C: -nostdlib)",
+                module.imports.len(),
+                shown.join(", "),
+                if module.imports.len() > 5 {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+
+    // Every annotation must name an exported function and match its type.
+    if let Some(anns) = anns {
+        for a in &anns.items {
+            let Some(core) = module.func(&a.name) else {
+                let funcs: Vec<&str> = module
+                    .exports
+                    .iter()
+                    .filter(|e| matches!(e.kind, ExportKind::Func(_)))
+                    .map(|e| e.name.as_str())
+                    .collect();
+                return Err(anns.error_at(
+                    a.pos,
+                    format!(
+                        "`{}` is annotated but the module exports no function of that name",
+                        a.name
+                    ),
+                    Some(if funcs.is_empty() {
+                        "the module exports no functions".to_string()
+                    } else {
+                        format!("exported functions: {}", funcs.join(", "))
+                    }),
+                ));
+            };
+            if a.name == BUMP_ALLOC || a.name == BUMP_RESET {
+                return Err(anns.error_at(
+                    a.pos,
+                    format!("`{}` is part of the memory protocol and is not wrapped; remove its annotation", a.name),
+                    None,
+                ));
+            }
+            let tys: Vec<Ty> = a.params.iter().map(|p| p.ty).collect();
+            let lowered = lower(&tys, a.result.map(|(t, _)| t));
+            if &lowered != core {
+                return Err(anns.error_at(
+                    a.pos,
+                    format!(
+                        "`{a}` does not match the export: the annotation lowers to {lowered}, the module's `{}` has type {core}",
+                        a.name
+                    ),
+                    Some(lowering_hint(&lowered, core)),
+                ));
+            }
+        }
+    }
+
+    let mut functions: Vec<Function> = Vec::new();
+    let mut skipped = Vec::new();
+    for e in &module.exports {
+        let ExportKind::Func(core) = &e.kind else {
+            continue;
+        };
+        if e.name == BUMP_ALLOC || e.name == BUMP_RESET {
+            continue;
+        }
+        if !core.is_numeric() {
+            skipped.push((
+                e.name.clone(),
+                format!("its type {core} has values Python cannot pass"),
+            ));
+            continue;
+        }
+        let Some(py_name) = python_name(&e.name) else {
+            return Err(Error::module(
+                module_file,
+                format!(
+                    "cannot derive a Python name from the export `{}`; rename the export (e.g. with #[export_name])",
+                    e.name.escape_debug()
+                ),
+            ));
+        };
+        let ann = anns.and_then(|a| a.get(&e.name));
+        if TAKEN.contains(&py_name.as_str()) {
+            return Err(Error::module(
+                module_file,
+                format!(
+                    "the export `{}` would be named `{py_name}`, which the generated class reserves; rename the export",
+                    e.name
+                ),
+            ));
+        }
+        if let Some(other) = functions.iter().find(|f| f.py_name == py_name) {
+            return Err(Error::module(
+                module_file,
+                format!(
+                    "the exports `{}` and `{}` both become the Python name `{py_name}`; rename one of them",
+                    other.export, e.name
+                ),
+            ));
+        }
+        let (params, returns, docs) = match ann {
+            Some(a) => (
+                a.params
+                    .iter()
+                    .map(|p| Param {
+                        name: fixup_keyword(p.name.clone()),
+                        ty: p.ty,
+                    })
+                    .collect(),
+                a.result.map_or(Returns::Nothing, |(t, _)| Returns::One(t)),
+                a.docs.clone(),
+            ),
+            None => (
+                core.params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Param {
+                        name: format!("arg{i}"),
+                        ty: unannotated_ty(*t),
+                    })
+                    .collect(),
+                match core.results.as_slice() {
+                    [] => Returns::Nothing,
+                    [t] => Returns::One(unannotated_ty(*t)),
+                    ts => Returns::Tuple(ts.iter().map(|t| unannotated_ty(*t)).collect()),
+                },
+                Vec::new(),
+            ),
+        };
+        functions.push(Function {
+            export: e.name.clone(),
+            py_name,
+            docs,
+            params,
+            returns,
+            annotated: ann.is_some(),
+            core: core.clone(),
+        });
+    }
+
+    let uses_arena = functions.iter().any(Function::uses_arena);
+    if uses_arena {
+        check_protocol(module_file, module, &functions, anns)?;
+    }
+
+    Ok(Interface {
+        wasm_file: format!("{package}.wasm"),
+        package,
+        class,
+        source_name: std::path::Path::new(module_file)
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or(module_file)
+            .to_string(),
+        sha256,
+        annotations: source,
+        functions,
+        skipped,
+        uses_arena,
+    })
+}
+
+fn lowering_hint(annotation: &CoreSig, export: &CoreSig) -> String {
+    if annotation.params.len() != export.params.len() {
+        return "bytes, str and list parameters each take two wasm parameters (pointer, length); \
+                i64/u64 lower to i64, f32/f64 to themselves, every other type to i32"
+            .to_string();
+    }
+    if annotation.results.len() != export.results.len() {
+        return "a function without `-> type` has no result; bytes, str and list results are \
+                one i32 (a pointer to a {ptr, len} pair)"
+            .to_string();
+    }
+    "i64/u64 lower to i64, f32/f64 to themselves, i8..u32, bool and ptr to i32".to_string()
+}
+
+/// A module whose functions use the arena must export the memory protocol.
+fn check_protocol(
+    module_file: &str,
+    module: &WasmModule,
+    functions: &[Function],
+    anns: Option<&Annotations>,
+) -> Result<(), Error> {
+    let first = functions.iter().find(|f| f.uses_arena()).map(|f| &f.export);
+    let needed_by = |what: String| -> Error {
+        let message = format!(
+            "{what}; the module must export `memory`, `bump_alloc: (i32) -> (i32)` and `bump_reset: () -> ()` \
+             because it passes bytes, str or lists (see docs/guest-protocol.md)"
+        );
+        match (anns, first) {
+            (Some(a), Some(name)) => match a.get(name) {
+                Some(ann) => a.error_at(
+                    ann.pos,
+                    format!("`{name}` needs the memory protocol: {message}"),
+                    None,
+                ),
+                None => Error::module(module_file, message),
+            },
+            _ => Error::module(module_file, message),
+        }
+    };
+    match module.memory(MEMORY) {
+        None => {
+            return Err(needed_by(
+                "the module exports no memory named `memory`".into(),
+            ));
+        }
+        Some(OtherKind::Memory { memory64: true, .. }) => {
+            return Err(needed_by(
+                "`memory` is a 64-bit memory, wasm2py supports wasm32".into(),
+            ));
+        }
+        Some(_) => {}
+    }
+    let want = [
+        (
+            BUMP_ALLOC,
+            CoreSig::new(vec![CoreType::I32], vec![CoreType::I32]),
+        ),
+        (BUMP_RESET, CoreSig::new(vec![], vec![])),
+    ];
+    for (name, sig) in want {
+        match module.func(name) {
+            None => return Err(needed_by(format!("the module does not export `{name}`"))),
+            Some(found) if *found != sig => {
+                return Err(needed_by(format!(
+                    "`{name}` has type {found}, expected {sig}"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}

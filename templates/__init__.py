@@ -1,0 +1,128 @@
+{{ header }}
+"""{{ module_doc }}"""
+
+from __future__ import annotations
+
+import os as _os
+import threading as _threading
+{%- if uses_sequence %}
+from collections.abc import Sequence as _Sequence
+{%- endif %}
+
+from ._errors import {{ class }}Error, {{ class }}InputError, {{ class }}Trap
+
+__all__ = [
+{%- for name in all %}
+    "{{ name }}",
+{%- endfor %}
+]
+{% if !skipped.is_empty() %}
+# Exports not wrapped (their types cannot cross to Python):
+{%- for s in skipped %}
+#   {{ s }}
+{%- endfor %}
+{% endif %}
+_LIBRARY_ENV = "{{ library_env }}"
+_LIBRARY_NAMES = ({% for n in library_names %}"{{ n }}", {% endfor %})
+
+
+def _find_library(library: str | _os.PathLike[str] | None) -> str | None:
+    """The native library to load: the argument, ${{ library_env }}, or one next to the package."""
+    if library is not None:
+        return _os.fspath(library)
+    env = _os.environ.get(_LIBRARY_ENV)
+    if env:
+        return env
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    for name in _LIBRARY_NAMES:
+        path = _os.path.join(here, name)
+        if _os.path.exists(path):
+            return path
+    return None
+
+
+def _require_library(library: str | _os.PathLike[str] | None) -> str:
+    path = _find_library(library)
+    if path is None:
+        raise ImportError(
+            "{{ package }}: no native library found; pass library=PATH, set "
+            f"${_LIBRARY_ENV}, or put {_LIBRARY_NAMES[0]} next to {__file__}"
+        )
+    return path
+
+
+class {{ class }}:
+    """{{ class_doc }}
+
+    ``{{ class }}()`` runs the module on wasmtime-py (falling back to the native library when
+    wasmtime-py is not installed); ``{{ class }}(backend="native", library=PATH)`` loads the
+    native build of the same source through ctypes. An instance may be shared between
+    threads: each thread gets its own wasm store and instance (guest globals are per thread).
+    """
+
+    __slots__ = ()
+
+    backend: str
+    """``"wasm"`` or ``"native"``."""
+
+    def __new__(  # noqa: PYI034 (returns an instance of a backend's subclass)
+        cls, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+    ) -> {{ class }}:
+        if backend is None and library is not None:
+            backend = "native"
+        if backend is None:
+            try:
+                from ._wasm import _{{ class }}Wasm
+            except ImportError as wasm_missing:
+                path = _find_library(None)
+                if path is None:
+                    raise ImportError(
+                        "{{ package }}: no backend can load: wasmtime-py is not installed "
+                        "(pip install '{{ wasmtime_requirement }}') and no native library was found "
+                        f"(pass library=PATH, set ${_LIBRARY_ENV}, or put {_LIBRARY_NAMES[0]} "
+                        "next to the package)"
+                    ) from wasm_missing
+                from ._native import _{{ class }}Native
+
+                return _{{ class }}Native._create(path)
+            return _{{ class }}Wasm._create()
+        if backend == "wasm":
+            from ._wasm import _{{ class }}Wasm
+
+            return _{{ class }}Wasm._create()
+        if backend == "native":
+            from ._native import _{{ class }}Native
+
+            return _{{ class }}Native._create(_require_library(library))
+        raise ValueError(f"backend must be 'wasm', 'native' or None, not {backend!r}")
+
+    def __init__(
+        self, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+    ) -> None:
+        """Backends are set up in ``__new__``; nothing to do here."""
+{% for f in functions %}
+    def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
+        """{{ f.doc }}"""
+        raise NotImplementedError
+{% endfor %}
+
+_default_instance: {{ class }} | None = None
+_default_lock = _threading.Lock()
+
+
+def _default() -> {{ class }}:
+    """The instance behind the module-level functions, created on first use."""
+    global _default_instance
+    instance = _default_instance
+    if instance is None:
+        with _default_lock:
+            if _default_instance is None:
+                _default_instance = {{ class }}()
+            instance = _default_instance
+    return instance
+{% for f in functions %}
+
+def {{ f.name }}({{ f.params_sig_free }}) -> {{ f.ret }}:
+    """{{ f.doc }}"""
+    return _default().{{ f.name }}({{ f.args }})
+{% endfor -%}

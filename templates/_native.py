@@ -1,0 +1,139 @@
+{{ header }}
+"""The native backend of {{ package }}: ctypes on the native build of the same source.
+
+Prototypes (``argtypes``/``restype``) are set once per instance. Arguments get the same
+range checks as on the wasm backend, because ctypes would wrap them silently. Native code
+runs without a sandbox: a trap there (a Rust panic, ``__builtin_trap``) ends the process.
+"""
+
+from __future__ import annotations
+
+import ctypes as _ctypes
+{% if uses_arena -%}
+from array import array as _array
+{% endif -%}
+from collections.abc import Callable as _Callable
+{% if uses_sequence -%}
+from collections.abc import Sequence as _Sequence
+{% endif -%}
+from typing import Any as _Any
+from typing import NoReturn as _NoReturn
+
+from . import {{ class }}
+from ._errors import {{ class }}Error{% if uses_arena %}, {{ class }}InputError{% endif %}
+
+
+def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
+    try:
+        func = lib[name]
+    except AttributeError:
+        raise ImportError(f"{{ package }}: the native library {path} does not export {name!r}") from None
+    func.argtypes = argtypes
+    func.restype = restype
+    return func
+
+
+def _no_c_abi(function: str) -> _NoReturn:
+    raise {{ class }}Error(f"{function}: multi-value results have no C ABI; use the wasm backend")
+{% if uses_arena %}
+
+class _Pair(_ctypes.Structure):
+    """The {data pointer, length} pair a bytes, str or list result points to."""
+
+    _fields_ = [("ptr", _ctypes.c_void_p), ("len", _ctypes.c_size_t)]
+
+
+# Passed instead of a null pointer for an empty list.
+_EMPTY_BUFFER = (_ctypes.c_uint64 * 2)()
+_EMPTY = _ctypes.addressof(_EMPTY_BUFFER)
+
+
+def _bytes_arg(function: str, data: _Any) -> tuple[_Any, int]:
+    """A pointer-compatible view of a bytes-like object, copied only when read-only and not bytes."""
+    if isinstance(data, bytes):
+        return data, len(data)  # ctypes passes the object's own buffer
+    if isinstance(data, str):
+        raise TypeError(f"{function}: expected a bytes-like object, not str")
+    view = memoryview(data).cast("B")
+    if view.readonly:
+        copy = view.tobytes()
+        return copy, len(copy)
+    size = view.nbytes
+    return (_ctypes.c_char * size).from_buffer(view), size
+
+
+def _str_arg(function: str, text: str) -> tuple[bytes, int]:
+    if not isinstance(text, str):
+        raise TypeError(f"{function}: expected str, not {type(text).__name__}")
+    data = text.encode("utf-8")
+    return data, len(data)
+
+
+def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
+    data = _array(code, items)
+    return data, len(data)
+
+
+def _pair(function: str, result: int | None) -> _Pair:
+    if not result:
+        raise {{ class }}InputError(function)
+    pair = _Pair.from_address(result)
+    if not pair.ptr and pair.len:
+        raise {{ class }}Error(f"{function}: the guest returned a null pointer with length {pair.len}")
+    return pair
+
+
+def _get_bytes(function: str, result: int | None) -> bytes:
+    pair = _pair(function, result)
+    return _ctypes.string_at(pair.ptr or 0, pair.len)
+
+
+def _get_str(function: str, result: int | None) -> str:
+    try:
+        return _get_bytes(function, result).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise {{ class }}Error(f"{function}: the guest returned invalid UTF-8: {error}") from None
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    pair = _pair(function, result)
+    data = _array(code)
+    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
+    return data.tolist()
+{%- endif %}
+
+
+class _{{ class }}Native({{ class }}):
+    """{{ class }} on the native library, through ctypes."""
+
+    __slots__ = ({% for s in native_slots %}"{{ s }}", {% endfor %})
+    backend = "native"
+    _lib: _ctypes.CDLL
+{%- if uses_arena %}
+    _reset: _Callable[[], None]
+{%- endif %}
+{%- for f in functions %}
+    _f_{{ f.name }}: _Callable[..., _Any]
+{%- endfor %}
+
+    @classmethod
+    def _create(cls, path: str) -> _{{ class }}Native:
+        self = object.__new__(cls)
+        try:
+            lib = _ctypes.CDLL(path)
+        except OSError as error:
+            raise ImportError(f"{{ package }}: cannot load the native library {path}: {error}") from error
+        self._lib = lib
+{%- if uses_arena %}
+        self._reset = _bind(lib, path, "bump_reset", [], None)
+{%- endif %}
+{%- for f in functions %}
+        self._f_{{ f.name }} = _bind(lib, path, {{ f.export_literal }}, {{ f.argtypes }}, {{ f.restype }})
+{%- endfor %}
+        return self
+{% for f in functions %}
+    def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
+{%- for line in f.native_body %}
+        {{ line }}
+{%- endfor %}
+{% endfor -%}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every check and test: lints, Rust tests and snapshots, generated/ up to date, ruff and
+# mypy --strict on the generated packages, and the Python suites on both backends.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$root"
+scripts/setup.sh
+scripts/build-guests.sh
+
+echo "== cargo fmt --check, clippy"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -q -- -D warnings
+
+echo "== cargo test"
+cargo test --locked -q 2>&1 | tail -n 25
+
+echo "== generated/ is what wasm2py writes now"
+scripts/regen.sh --check
+
+echo "== ruff and mypy --strict on generated/"
+.venv/bin/ruff check generated
+for pkg in generated/*/; do
+    (cd "$pkg" && "$root/.venv/bin/mypy" --strict --no-error-summary "$(basename "$pkg")")
+done
+
+echo "== pytest"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/python

@@ -155,6 +155,19 @@ pub fn fixup_keyword(name: String) -> String {
 /// Names a method may not take because the class or module already uses them.
 const TAKEN: &[&str] = &["backend", "library"];
 
+/// Names a parameter may not keep: besides the reserved names, the method's own `self`
+/// and the builtin the range checks raise. They get a trailing underscore.
+const PARAM_RESERVED: &[&str] = &["self", "OverflowError"];
+
+/// The Python name of an annotated parameter.
+pub fn param_name(name: &str) -> String {
+    if PARAM_RESERVED.contains(&name) {
+        format!("{name}_")
+    } else {
+        fixup_keyword(name.to_string())
+    }
+}
+
 /// The core signature an annotation lowers to on wasm32.
 pub fn lower(params: &[Ty], result: Option<Ty>) -> CoreSig {
     let scalar = |t: Ty| match t {
@@ -268,6 +281,30 @@ pub fn build(
                     None,
                 ));
             }
+            // Generated method bodies use `_`-prefixed locals, and escaped names must stay distinct.
+            for (i, p) in a.params.iter().enumerate() {
+                if p.name.starts_with('_') {
+                    return Err(anns.error_at(
+                        p.pos,
+                        format!(
+                            "parameter `{}` of `{}` starts with `_`, which the generated code reserves for its own names",
+                            p.name, a.name
+                        ),
+                        Some("rename the parameter".to_string()),
+                    ));
+                }
+                let py = param_name(&p.name);
+                if let Some(other) = a.params[..i].iter().find(|o| param_name(&o.name) == py) {
+                    return Err(anns.error_at(
+                        p.pos,
+                        format!(
+                            "parameters `{}` and `{}` of `{}` both become the Python name `{py}`",
+                            other.name, p.name, a.name
+                        ),
+                        Some("rename one of them".to_string()),
+                    ));
+                }
+            }
             let tys: Vec<Ty> = a.params.iter().map(|p| p.ty).collect();
             let lowered = lower(&tys, a.result.map(|(t, _)| t));
             if &lowered != core {
@@ -332,7 +369,7 @@ pub fn build(
                 a.params
                     .iter()
                     .map(|p| Param {
-                        name: fixup_keyword(p.name.clone()),
+                        name: param_name(&p.name),
                         ty: p.ty,
                     })
                     .collect(),

@@ -276,7 +276,7 @@ impl<'a> Parser<'a> {
         Ok(Line {
             no,
             toks,
-            end_col: code.chars().count() + 1,
+            end_col: code.trim_end().chars().count() + 1,
             i: 0,
         })
     }
@@ -458,6 +458,8 @@ impl<'a> Parser<'a> {
 
 /// Parses annotation text. `file` names the source in messages.
 pub fn parse(file: &str, text: &str) -> Result<Annotations, Error> {
+    // A byte-order mark (some Windows editors write one) is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let p = Parser { file, text };
     let mut items: Vec<Annotation> = Vec::new();
     let mut docs: Vec<String> = Vec::new();
@@ -469,7 +471,7 @@ pub fn parse(file: &str, text: &str) -> Result<Annotations, Error> {
             let doc = doc.strip_prefix(' ').unwrap_or(doc).trim_end();
             doc_start.get_or_insert(Pos {
                 line: no,
-                col: raw.len() - trimmed.len() + 1,
+                col: raw[..raw.len() - trimmed.len()].chars().count() + 1,
             });
             docs.push(doc.to_string());
             continue;

@@ -135,7 +135,11 @@ pub fn to_binary(file: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
     if looks_textual {
         return wat::parse_bytes(&bytes)
             .map(|b| b.into_owned())
-            .map_err(|e| Error::wasm(file, format!("invalid WebAssembly text: {e}")));
+            .map_err(|mut e| {
+                // The excerpt names the file rather than `<anon>`.
+                e.set_path(file);
+                Error::wasm(file, format!("invalid WebAssembly text: {e}"))
+            });
     }
     let shown: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
     Err(Error::wasm(

@@ -123,6 +123,6 @@ def _default() -> {{ class }}:
 {% for f in functions %}
 
 def {{ f.name }}({{ f.params_sig_free }}) -> {{ f.ret }}:
-    """{{ f.doc }}"""
+    """{{ f.doc_free }}"""
     return _default().{{ f.name }}({{ f.args }})
 {% endfor -%}

@@ -93,10 +93,49 @@ struct Pyproject<'a> {
     wasmtime_requirement: &'a str,
 }
 
+/// `names` in the order ruff's RUF022 (`__all__`) and RUF023 (`__slots__`) expect.
 fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = names.collect();
-    v.sort();
+    v.sort_by(|a, b| natural_cmp(a, b));
     v
+}
+
+/// Natural order, as ruff sorts `__all__` and `__slots__` (the `natord` crate's order for
+/// identifiers): a run of digits compares as a number (`r_i8` < `r_i16`), or digit by digit
+/// when either run starts with `0`; other characters compare by code point.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let digits = |s: &[char]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (a.get(i), b.get(j)) {
+            (None, None) => return Equal,
+            (None, Some(_)) => return Less,
+            (Some(_), None) => return Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (m, n) = (digits(&a[i..]), digits(&b[j..]));
+                let (da, db) = (&a[i..i + m], &b[j..j + n]);
+                let order = if *x == '0' || *y == '0' {
+                    da.cmp(db)
+                } else {
+                    m.cmp(&n).then_with(|| da.cmp(db))
+                };
+                if order != Equal {
+                    return order;
+                }
+                i += m;
+                j += n;
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
 }
 
 fn protocol(
@@ -117,7 +156,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
     let header = header.as_str();
     let pkg = &iface.package;
     let class = &iface.class;
-    let functions: Vec<FnView> = iface.functions.iter().map(|f| FnView::new(f)).collect();
+    let functions: Vec<FnView> = iface.functions.iter().map(FnView::new).collect();
     let uses_sequence = iface.functions.iter().any(|f| {
         f.params
             .iter()
@@ -234,4 +273,35 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
     files.add(format!("{pkg}/py.typed"), String::new());
     files.add_bytes(format!("{pkg}/{}", iface.wasm_file), wasm.to_vec());
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{natural_cmp, sorted};
+
+    #[test]
+    fn natural_order_matches_ruff() {
+        let names = |v: &[&str]| sorted(v.iter().map(|s| s.to_string()));
+        assert_eq!(
+            names(&["r_i64", "r_i16", "r_i8", "r_u16"]),
+            ["r_i8", "r_i16", "r_i64", "r_u16"]
+        );
+        assert_eq!(
+            names(&["lists2", "lists", "lists10", "list_b", "listsa"]),
+            ["list_b", "lists", "lists2", "lists10", "listsa"]
+        );
+        assert_eq!(
+            names(&["f_b", "_lib", "f_a", "alloc", "_reset", "_f_x"]),
+            ["_f_x", "_lib", "_reset", "alloc", "f_a", "f_b"]
+        );
+        // Leading zeros compare digit by digit (natord's left-aligned runs).
+        assert_eq!(names(&["a1", "a02", "a010"]), ["a010", "a02", "a1"]);
+        // A total order on the examples of natord's own tests that identifiers can take.
+        let order = ["a", "a0", "a1", "a1a", "a1b", "a2", "a10", "a20"];
+        for (i, x) in order.iter().enumerate() {
+            for (j, y) in order.iter().enumerate() {
+                assert_eq!(natural_cmp(x, y), i.cmp(&j), "{x} vs {y}");
+            }
+        }
+    }
 }

@@ -33,6 +33,10 @@ def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype
     return func
 
 
+def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
+    raise TypeError(f"{function}(): {error}") from None
+
+
 def _no_c_abi(function: str) -> _NoReturn:
     raise {{ class }}Error(f"{function}: multi-value results have no C ABI; use the wasm backend")
 {% if uses_arena %}

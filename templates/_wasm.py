@@ -1,28 +1,37 @@
 {{ header }}
 """The wasmtime-py backend of {{ package }}.
 
-One ``wasmtime.Module`` is compiled per process; every thread gets its own store and
-instance on its first call, so instances never cross threads.
+One ``wasmtime.Module`` is compiled per process (and cached on disk, see ``_compile``);
+every thread gets its own store and instance on its first call, so instances never cross
+threads.
+
+Calls take the fast path when this wasmtime-py's low-level bindings look as expected:
+``wasmtime_func_call_unchecked`` through a ctypes function object whose arguments are all
+prebuilt, with the values written into one reusable 16-byte slot buffer per export. Each
+export's type is checked once, when the instance is created. Otherwise, or with
+``WASM2PY_FAST_PATH=0``, calls go through wasmtime-py's public API: slower, same results.
 """
 
 from __future__ import annotations
 
-{% if uses_arena -%}
+import atexit as _atexit
 import ctypes as _ctypes
-{% endif -%}
 import functools as _functools
+import hashlib as _hashlib
 import os as _os
-{% if uses_arena -%}
+{%- if uses_arena %}
 import struct as _struct
-{% endif -%}
+{%- endif %}
+import tempfile as _tempfile
 import threading as _threading
-{% if uses_arena -%}
+import weakref as _weakref
+{%- if uses_arena %}
 from array import array as _array
-{% endif -%}
+{%- endif %}
 from collections.abc import Callable as _Callable
-{% if uses_sequence -%}
+{%- if uses_sequence %}
 from collections.abc import Sequence as _Sequence
-{% endif -%}
+{%- endif %}
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
@@ -34,17 +43,111 @@ from ._errors import {{ class }}Error, {% if uses_arena %}{{ class }}InputError,
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "{{ wasm_file }}")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
 _M32 = 0xFFFFFFFF
+_M64 = 0xFFFFFFFFFFFFFFFF
 _compiled: tuple[_wt.Engine, _wt.Module] | None = None
 _compile_lock = _threading.Lock()
 
+# wasmtime-py's low-level bindings, for the fast path. Private API: checked here, and the
+# public API is used when anything is not as expected.
+try:
+    from wasmtime import _ffi as _wffi
+
+    # A library object of our own: its function objects have no argtypes (no per-call
+    # conversion) and wasmtime-py's own prototypes stay untouched.
+    _LIB = _ctypes.CDLL(_wffi.dll._name)
+    _RAW_CALL = _LIB.wasmtime_func_call_unchecked
+    _RAW_CALL.restype = _ctypes.c_void_p
+    _RAW_MEMORY_DATA = _LIB.wasmtime_memory_data
+    _RAW_MEMORY_DATA.restype = _ctypes.c_void_p
+    _RAW_MEMORY_SIZE = _LIB.wasmtime_memory_data_size
+    _RAW_MEMORY_SIZE.restype = _ctypes.c_size_t
+    _FAST = (
+        _ctypes.sizeof(_wffi.wasmtime_val_raw_t) == 16
+        and _ctypes.sizeof(_wffi.wasmtime_func_t) == 16
+        and callable(getattr(_wt.Store, "_context", None))
+        and _os.environ.get("WASM2PY_FAST_PATH", "1") != "0"
+    )
+    _RUNTIME_FILE: str | None = _wffi.dll._name
+except Exception:  # noqa: BLE001 (any surprise in private API means: not usable)
+    _FAST = False
+    _RUNTIME_FILE = None
+
+FAST_PATH: bool = _FAST
+"""True when calls take the fast path (see the module docstring)."""
+
+
+def _cache_files(wasm: bytes) -> tuple[str, str] | None:
+    """Where the compiled module is cached: ``(artifact, its sha256)``, or None when off.
+
+    The key covers the module's bytes, the wasmtime runtime library (its size and mtime
+    stand for its version) and the engine configuration (the default one).
+    """
+    if _os.environ.get("WASM2PY_CACHE", "1") == "0" or _RUNTIME_FILE is None:
+        return None
+    directory = _os.environ.get("WASM2PY_CACHE_DIR") or _os.path.join(
+        _os.environ.get("XDG_CACHE_HOME") or _os.path.expanduser("~/.cache"), "wasm2py"
+    )
+    runtime = _os.stat(_RUNTIME_FILE)
+    key = _hashlib.sha256(wasm)
+    key.update(f"|{runtime.st_size}|{runtime.st_mtime_ns}|default-engine".encode())
+    base = _os.path.join(directory, f"{{ package }}-{key.hexdigest()[:32]}.cwasm")
+    return base, base + ".sha256"
+
+
+def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | None:
+    """The cached module, if its checksum matches and wasmtime accepts it; else None."""
+    artifact, checksum = files
+    try:
+        directory = _os.stat(_os.path.dirname(artifact))
+        # Only a directory that nobody else can write to is trusted.
+        if directory.st_uid != _os.getuid() or directory.st_mode & 0o022:
+            return None
+        with open(checksum, encoding="ascii") as f:
+            expected = f.read().strip()
+        with open(artifact, "rb") as f:
+            actual = _hashlib.sha256(f.read()).hexdigest()
+        if actual != expected:
+            return None
+        return _wt.Module.deserialize_file(engine, artifact)
+    except (OSError, ValueError, _wt.WasmtimeError):
+        return None
+
+
+def _store_cached(module: _wt.Module, files: tuple[str, str]) -> None:
+    """Writes the compiled module atomically (temporary file, then rename); best effort."""
+    artifact, checksum = files
+    try:
+        directory = _os.path.dirname(artifact)
+        _os.makedirs(directory, mode=0o700, exist_ok=True)
+        data = bytes(module.serialize())
+        for path, content in ((artifact, data), (checksum, _hashlib.sha256(data).hexdigest().encode())):
+            fd, tmp = _tempfile.mkstemp(dir=directory, prefix=".tmp-")
+            try:
+                with _os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                _os.replace(tmp, path)
+            except BaseException:
+                _os.unlink(tmp)
+                raise
+    except (OSError, _wt.WasmtimeError):
+        pass
+
 
 def _compile() -> tuple[_wt.Engine, _wt.Module]:
-    """The engine and module, compiled once per process."""
+    """The engine and module, compiled once per process, through the on-disk cache."""
     global _compiled
     with _compile_lock:
         if _compiled is None:
             engine = _wt.Engine()
-            _compiled = (engine, _wt.Module.from_file(engine, _WASM_PATH))
+            with open(_WASM_PATH, "rb") as f:
+                wasm = f.read()
+            files = _cache_files(wasm)
+            module = _load_cached(engine, files) if files else None
+            if module is None:
+                module = _wt.Module(engine, wasm)
+                if files:
+                    _store_cached(module, files)
+            _compiled = (engine, module)
         return _compiled
 
 
@@ -53,14 +156,98 @@ def _trap(function: str, error: Exception) -> _NoReturn:
     raise {{ class }}Trap(function, message) from None
 
 
-def _export(exports: _Any, store: _wt.Store, name: str) -> _Callable[..., _Any]:
+def _fail(function: str, error: int | None, trap: memoryview) -> _NoReturn:
+    """Turns a failed raw call (an error pointer or a filled trap slot) into a trap."""
+    raise {{ class }}Trap(function, _raw_message(error, trap)) from None
+
+
+def _raw_message(error: int | None, trap: memoryview) -> str:
+    """The message of a failed raw call; takes ownership of the trap or error."""
+    pointer = trap[0]
+    if pointer:
+        trap[0] = 0
+        found = _wt.Trap._from_ptr(_ctypes.cast(pointer, _ctypes.POINTER(_wffi.wasm_trap_t)))
+        return found.message
+    err = _wt.WasmtimeError._from_ptr(_ctypes.cast(error or 0, _ctypes.POINTER(_wffi.wasmtime_error_t)))
+    return str(err)
+
+
+def _signature(func: _wt.Func, store: _wt.Store) -> str:
+    ty = func.type(store)
+    params = ", ".join(str(t) for t in ty.params)
+    results = ", ".join(str(t) for t in ty.results)
+    return f"({params}) -> ({results})"
+
+
+def _export(exports: _Any, name: str) -> _wt.Func:
     func = exports[name]
     if not isinstance(func, _wt.Func):
         raise {{ class }}Error(f"{{ wasm_file }}: export {name!r} is not a function")
-    return _functools.partial(func, store)
-{% if uses_arena %}
+    return func
+
+
+class _Raw:
+    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+
+    __slots__ = ("buffer", "call", "func")
+
+    def __init__(
+        self, store: _wt.Store, context: _ctypes.c_void_p, trap: _ctypes.c_void_p,
+        func: _wt.Func, name: str, signature: str, slots: int,
+    ) -> None:
+        found = _signature(func, store)
+        if found != signature:
+            raise {{ class }}Error(f"{{ wasm_file }}: export {name!r} has type {found}, expected {signature}")
+        self.func = func  # the call refers to func._func: keep it alive with this object
+        self.buffer = bytearray(16 * max(slots, 1))
+        address = _ctypes.addressof((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer))
+        self.call = _functools.partial(
+            _RAW_CALL,
+            context,
+            _ctypes.c_void_p(_ctypes.addressof(func._func)),
+            _ctypes.c_void_p(address),
+            _ctypes.c_size_t(slots),
+            trap,
+        )
+
+    def view(self, fmt: _Any) -> memoryview[_Any]:
+        view: memoryview[_Any] = memoryview(self.buffer).cast(fmt)
+        return view
+
+
+# Where each core type sits in a 16-byte slot, for the generic invoker: a view format, the
+# index step per slot, and a mask that folds signed and unsigned Python ints into range.
+_CORE = {"i32": ("I", 4, _M32), "i64": ("Q", 2, _M64), "f32": ("f", 4, 0), "f64": ("d", 2, 0)}
+_CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 2)}
+
+
+def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
+    """A callable with the public API's contract (signed results, wasmtime exceptions)
+    that takes the fast path. Used for the memory protocol and arena-passing functions;
+    scalar functions get specialised method bodies instead."""
+    slots = [(raw.view(_CORE[t][0]), k * _CORE[t][1], _CORE[t][2]) for k, t in enumerate(params)]
+    outs = [(raw.view(_CORE_RESULT[t][0]), k * _CORE_RESULT[t][1]) for k, t in enumerate(results)]
+    call = raw.call
+
+    def invoke(*args: _Any) -> _Any:
+        for (view, index, mask), value in zip(slots, args):
+            view[index] = value & mask if mask else value
+        error = call()
+        if error or trap[0]:
+            raise _wt.Trap(_raw_message(error, trap))
+        if len(outs) == 1:
+            return outs[0][0][outs[0][1]]
+        if not outs:
+            return None
+        return [view[index] for view, index in outs]
+
+    return invoke
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+_FAST_CALLS: tuple[str, ...] = ({% for f in functions %}{% if f.fast_views.is_some() %}"x_{{ f.name }}", {% endif %}{% endfor %})
+{%- if uses_arena %}
 _PAIR = _struct.Struct("<II")
-{% endif %}
+{%- endif %}
+
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
@@ -77,40 +264,91 @@ class _State:
         if not isinstance(memory, _wt.Memory):
             raise {{ class }}Error("{{ wasm_file }}: export 'memory' is not a memory")
         self.memory = memory
-        self.alloc = _export(exports, store, "bump_alloc")
-        self.reset = _export(exports, store, "bump_reset")
+{%- endif %}
+        if _FAST:
+            context = _ctypes.c_void_p(_ctypes.cast(store._context(), _ctypes.c_void_p).value)
+            self.trap = bytearray(8)
+            trap_address = _ctypes.c_void_p(
+                _ctypes.addressof((_ctypes.c_char * 8).from_buffer(self.trap))
+            )
+            trap = memoryview(self.trap).cast("Q")
+
+            # The raw calls refer to these objects by address: they live as long as the state.
+            self.raws: list[_Raw] = []
+
+            def raw(name: str, signature: str, slots: int) -> _Raw:
+                made = _Raw(store, context, trap_address, _export(exports, name), name, signature, slots)
+                self.raws.append(made)
+                return made
+{%- if uses_arena %}
+            self.alloc = _invoker(raw("bump_alloc", "(i32) -> (i32)", 1), trap, ("i32",), ("i32",))
+            self.reset = _invoker(raw("bump_reset", "() -> ()", 0), trap, (), ())
+            memory_ref = _ctypes.c_void_p(_ctypes.addressof(memory._memory))
+            self.memory_base = _functools.partial(_RAW_MEMORY_DATA, context, memory_ref)
+            self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
 {%- endif %}
 {%- for f in functions %}
-        self.f_{{ f.name }} = _export(exports, store, {{ f.export_literal }})
+            raw_{{ f.name }} = raw({{ f.export_literal }}, "{{ f.core_sig }}", {{ f.slots }})
+            self.f_{{ f.name }} = _invoker(raw_{{ f.name }}, trap, ({% for t in f.core_params %}"{{ t }}", {% endfor %}), ({% for t in f.core_results %}"{{ t }}", {% endfor %}))
+{%- if let Some(views) = f.fast_views %}
+            self.x_{{ f.name }} = (raw_{{ f.name }}.call, trap{% for v in views %}, raw_{{ f.name }}.view("{{ v }}"){% endfor %})
+{%- endif %}
+{%- endfor %}
+        else:
+{%- if uses_arena %}
+            self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
+            self.reset = _functools.partial(_export(exports, "bump_reset"), store)
+            self.memory_base = _functools.partial(self._public_memory_base, memory, store)
+            self.memory_size = _functools.partial(memory.data_len, store)
+{%- endif %}
+{%- for f in functions %}
+            self.f_{{ f.name }} = _functools.partial(_export(exports, {{ f.export_literal }}), store)
 {%- endfor %}
 {%- if uses_arena %}
 
+    @staticmethod
+    def _public_memory_base(memory: _wt.Memory, store: _wt.Store) -> int:
+        return _ctypes.cast(memory.data_ptr(store), _ctypes.c_void_p).value or 0
+
     def _span(self, function: str, ptr: int, size: int) -> int:
         """The host address of guest bytes [ptr, ptr + size), after a bounds check."""
-        store = self.store
-        length = self.memory.data_len(store)
+        length: int = self.memory_size()
         if ptr + size > length:
             raise {{ class }}Error(
                 f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {length}-byte memory"
             )
-        base = _ctypes.cast(self.memory.data_ptr(store), _ctypes.c_void_p).value or 0
+        base: int = self.memory_base()
         return base + ptr
 
     def _alloc(self, function: str, size: int) -> int:
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
         ptr: int = self.alloc(size) & _M32
         if ptr == 0 and size:
             raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
         return ptr
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
-        """Copies a bytes-like object into the arena; returns (ptr, len)."""
-        if not isinstance(data, bytes):
-            if isinstance(data, str):
-                raise TypeError(f"{function}: expected a bytes-like object, not str")
-            data = bytes(memoryview(data).cast("B"))
-        size = len(data)
+        """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
+        if isinstance(data, bytes):
+            size = len(data)
+            ptr = self._alloc(function, size)
+            _ctypes.memmove(self._span(function, ptr, size), data, size)
+            return ptr, size
+        if isinstance(data, str):
+            raise TypeError(f"{function}: expected a bytes-like object, not str")
+        view = memoryview(data).cast("B")
+        size = view.nbytes
         ptr = self._alloc(function, size)
-        _ctypes.memmove(self._span(function, ptr, size), data, size)
+        address = self._span(function, ptr, size)
+        if not size:
+            return ptr, 0
+        if view.readonly or not view.c_contiguous:
+            # No address to copy from: copy through a view of the guest memory instead.
+            target = (_ctypes.c_char * size).from_address(address)
+            memoryview(target).cast("B")[:] = view
+        else:
+            _ctypes.memmove(address, (_ctypes.c_char * size).from_buffer(view), size)
         return ptr, size
 
     def put_str(self, function: str, text: str) -> tuple[int, int]:
@@ -153,29 +391,60 @@ class _State:
 {%- endif %}
 
 
-class _{{ class }}Wasm({{ class }}):
-    """{{ class }} on wasmtime-py."""
+# Every instance, so that their stores can be freed at exit while wasmtime-py can still do
+# it (thread-local state outlives module teardown otherwise).
+_INSTANCES: _weakref.WeakSet[_{{ class }}Wasm] = _weakref.WeakSet()
 
-    __slots__ = ("_local",)
+
+@_atexit.register
+def _close() -> None:
+    global _compiled
+    for instance in list(_INSTANCES):
+        instance._local = _threading.local()
+    _compiled = None
+
+
+class _{{ class }}Wasm({{ class }}):
+    """{{ class }} on wasmtime-py's public API."""
+
+    __slots__ = ("__weakref__", "_local")
     backend = "wasm"
     _local: _threading.local
 
     @classmethod
     def _create(cls) -> _{{ class }}Wasm:
-        self = object.__new__(cls)
+        self = object.__new__(_{{ class }}WasmFast if _FAST else _{{ class }}Wasm)
         self._local = _threading.local()
         self._state()  # instantiate now, so that a broken module fails at construction
+        _INSTANCES.add(self)
         return self
 
     def _state(self) -> _State:
         try:
             state: _State = self._local.state
         except AttributeError:
-            state = self._local.state = _State()
+            state = _State()
+            if _FAST:
+                for name in _FAST_CALLS:
+                    setattr(self._local, name, getattr(state, name))
+            self._local.state = state
         return state
 {% for f in functions %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
 {%- for line in f.body %}
         {{ line }}
 {%- endfor %}
-{% endfor -%}
+{% endfor %}
+
+class _{{ class }}WasmFast(_{{ class }}Wasm):
+    """{{ class }} on the fast path: scalar functions get specialised bodies."""
+
+    __slots__ = ()
+{% for f in functions %}
+{%- if let Some(body) = f.fast_body %}
+    def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
+{%- for line in body %}
+        {{ line }}
+{%- endfor %}
+{% endif %}
+{%- endfor -%}

@@ -755,7 +755,7 @@ fn memory_protocol_used_when_needed() {
     let files = generate(&m, Some("f(data: bytes) -> bytes")).unwrap();
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     assert!(
-        wasm_py.contains("_export(exports, store, \"bump_alloc\")"),
+        wasm_py.contains("_export(exports, \"bump_alloc\")"),
         "{wasm_py}"
     );
     assert!(
@@ -858,11 +858,13 @@ fn export_names_with_punctuation() {
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     // The export's real name, as an escaped Python string.
     assert!(
-        wasm_py.contains(r#"self.f_a_b = _export(exports, store, "a\x0ab")"#),
+        wasm_py.contains(r#"self.f_a_b = _functools.partial(_export(exports, "a\x0ab"), store)"#),
         "{wasm_py}"
     );
     assert!(
-        wasm_py.contains(r#"self.f_ns_item = _export(exports, store, "ns::Item")"#),
+        wasm_py.contains(
+            r#"self.f_ns_item = _functools.partial(_export(exports, "ns::Item"), store)"#
+        ),
         "{wasm_py}"
     );
 }
@@ -946,11 +948,12 @@ fn keyword_exports_get_an_underscore() {
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     // The export keeps its real name.
     assert!(
-        wasm_py.contains("self.f_import_ = _export(exports, store, \"import\")"),
+        wasm_py
+            .contains("self.f_import_ = _functools.partial(_export(exports, \"import\"), store)"),
         "{wasm_py}"
     );
     assert!(
-        wasm_py.contains("self.f_init = _export(exports, store, \"__init__\")"),
+        wasm_py.contains("self.f_init = _functools.partial(_export(exports, \"__init__\"), store)"),
         "{wasm_py}"
     );
 }

@@ -237,11 +237,20 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 wasm_file: &iface.wasm_file,
                 functions: &functions,
                 state_slots: sorted(
-                    ["store"]
+                    ["store", "trap", "raws"]
                         .into_iter()
-                        .chain(protocol(iface.uses_arena, &["memory", "alloc", "reset"]))
+                        .chain(protocol(
+                            iface.uses_arena,
+                            &["memory", "alloc", "reset", "memory_base", "memory_size"],
+                        ))
                         .map(String::from)
-                        .chain(functions.iter().map(|f| format!("f_{}", f.name))),
+                        .chain(functions.iter().map(|f| format!("f_{}", f.name)))
+                        .chain(
+                            functions
+                                .iter()
+                                .filter(|f| f.fast_views.is_some())
+                                .map(|f| format!("x_{}", f.name)),
+                        ),
                 ),
                 uses_arena: iface.uses_arena,
                 uses_sequence,

@@ -2,7 +2,7 @@
 //! (`templates/_native.py`): the same checks and results as the wasm backend, on the
 //! native build of the same source.
 
-use super::python::{array_code, py_str, range_checks};
+use super::python::{array_code, guarded_checks, py_str};
 use crate::model::{Function, Returns};
 use crate::sig::{Num, Ty};
 
@@ -56,7 +56,7 @@ pub fn restype(f: &Function) -> String {
 }
 
 pub fn body(f: &Function) -> Vec<String> {
-    let mut out = range_checks(f, PTR_MAX);
+    let mut out = guarded_checks(f, PTR_MAX);
     let name = py_str(&f.py_name);
     if let Returns::Tuple(_) = f.returns {
         out.push(format!("_no_c_abi({name})"));
@@ -111,20 +111,22 @@ pub fn body(f: &Function) -> Vec<String> {
             Some("_r".into()),
         ),
     };
-    if f.uses_arena() {
-        out.push("try:".into());
-        out.extend(puts.iter().map(|l| format!("    {l}")));
-        out.push(format!("    {assign}"));
-        if let Some(l) = lift {
-            out.push(format!("    return {l}"));
-        }
+    // ctypes refuses a value of the wrong type with ArgumentError: the same TypeError as
+    // on the wasm backend instead.
+    let refused = format!("except _ctypes.ArgumentError as _e:\n    _bad_argument({name}, _e)");
+    out.push("try:".into());
+    out.extend(puts.iter().map(|l| format!("    {l}")));
+    out.push(format!("    {assign}"));
+    let arena = f.uses_arena();
+    if arena && let Some(l) = &lift {
+        out.push(format!("    return {l}"));
+    }
+    out.extend(refused.lines().map(String::from));
+    if arena {
         out.push("finally:".into());
         out.push("    self._reset()".into());
-    } else {
-        out.push(assign);
-        if let Some(l) = lift {
-            out.push(format!("return {l}"));
-        }
+    } else if let Some(l) = lift {
+        out.push(format!("return {l}"));
     }
     out
 }

@@ -26,6 +26,15 @@ pub struct FnView {
     pub body: Vec<String>,
     /// The native backend's method body.
     pub native_body: Vec<String>,
+    /// The export's core signature as wasmtime-py prints it, e.g. `(i32, i32) -> (i32)`.
+    pub core_sig: String,
+    pub core_params: Vec<&'static str>,
+    pub core_results: Vec<&'static str>,
+    /// 16-byte slots the raw call needs: max(parameters, results).
+    pub slots: usize,
+    /// Fast path: the view formats the specialised body unpacks, and that body.
+    pub fast_views: Option<Vec<String>>,
+    pub fast_body: Option<Vec<String>>,
     /// The native backend's `argtypes` list and `restype`, as Python expressions.
     pub argtypes: String,
     pub restype: String,
@@ -54,6 +63,12 @@ impl FnView {
             doc: docstring(&docs, 8),
             doc_free: docstring(&docs, 4),
             body: super::wasm::body(f),
+            core_sig: f.core.to_string(),
+            core_params: f.core.params.iter().map(|t| t.name()).collect(),
+            core_results: f.core.results.iter().map(|t| t.name()).collect(),
+            slots: f.core.params.len().max(f.core.results.len()),
+            fast_views: super::wasm::fast_views(f),
+            fast_body: super::wasm::fast_body(f),
             native_body: super::native::body(f),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),
@@ -234,4 +249,67 @@ fn docstring(lines: &[String], indent: usize) -> String {
     out.push('\n');
     out.push_str(&pad);
     out
+}
+
+/// `TypeError` for arguments of the wrong type, naming the parameter.
+pub fn type_checks(f: &Function) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in &f.params {
+        let (check, what) = match p.ty {
+            Ty::Num(n) if n.is_float() => ("(int, float)", "a float"),
+            Ty::Num(_) | Ty::Ptr => ("int", "an int"),
+            _ => continue,
+        };
+        lines.push(format!("if not isinstance({}, {check}):", p.name));
+        lines.push(format!(
+            "    raise TypeError(f\"{}(): {} must be {what}, not {{type({}).__name__}}\")",
+            f.py_name, p.name, p.name
+        ));
+    }
+    lines
+}
+
+/// The argument checks of a hot path: one expression per call while every argument is in
+/// range (the integers of one width are or-ed together and shifted: anything left over,
+/// or a negative number, is out of range), and the precise `TypeError` or `OverflowError`
+/// of `type_checks` and `range_checks` only when that expression says something is wrong.
+pub fn guarded_checks(f: &Function, ptr_max: u64) -> Vec<String> {
+    let mut groups: Vec<(u32, Vec<String>)> = Vec::new();
+    for p in &f.params {
+        let (bits, signed) = match p.ty {
+            Ty::Num(n) if !n.is_float() => (n.size() * 8, n.is_signed()),
+            Ty::Ptr => (64 - ptr_max.leading_zeros(), false),
+            _ => continue,
+        };
+        let expr = if signed {
+            format!("{} + {}", p.name, hex_or_dec(1i128 << (bits - 1)))
+        } else {
+            p.name.clone()
+        };
+        match groups.iter_mut().find(|(b, _)| *b == bits) {
+            Some((_, exprs)) => exprs.push(expr),
+            None => groups.push((bits, vec![expr])),
+        }
+    }
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let cond = groups
+        .iter()
+        .map(|(bits, exprs)| match exprs.as_slice() {
+            [one] if !one.contains(' ') => format!("{one} >> {bits}"),
+            _ => format!("({}) >> {bits}", exprs.join(" | ")),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut lines = vec![
+        "try:".to_string(),
+        format!("    _bad = {cond}"),
+        "except TypeError:".to_string(),
+        "    _bad = True".to_string(),
+        "if _bad:".to_string(),
+    ];
+    lines.extend(type_checks(f).iter().map(|l| format!("    {l}")));
+    lines.extend(range_checks(f, ptr_max).iter().map(|l| format!("    {l}")));
+    lines
 }

@@ -30,6 +30,10 @@ def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype
     return func
 
 
+def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
+    raise TypeError(f"{function}(): {error}") from None
+
+
 def _no_c_abi(function: str) -> _NoReturn:
     raise CfibError(f"{function}: multi-value results have no C ABI; use the wasm backend")
 
@@ -131,9 +135,19 @@ class _CfibNative(Cfib):
         return self
 
     def fibonacci_c(self, n: int) -> int:
-        if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-            raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
-        _r: int = self._f_fibonacci_c(n)
+        try:
+            _bad = n >> 64
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(n, int):
+                raise TypeError(f"fibonacci_c(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
+        try:
+            _r: int = self._f_fibonacci_c(n)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("fibonacci_c", _e)
         return _r
 
     def crc32(self, data: bytes | bytearray | memoryview) -> int:
@@ -141,6 +155,8 @@ class _CfibNative(Cfib):
             _a0, _n0 = _bytes_arg("crc32", data)
             _r: int = self._f_crc32(_a0, _n0)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("crc32", _e)
         finally:
             self._reset()
 
@@ -149,6 +165,8 @@ class _CfibNative(Cfib):
             _a0, _n0 = _str_arg("rot13", text)
             _r: int | None = self._f_rot13(_a0, _n0)
             return _get_str("rot13", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("rot13", _e)
         finally:
             self._reset()
 
@@ -158,6 +176,8 @@ class _CfibNative(Cfib):
             _a1, _n1 = _bytes_arg("xor_bytes", b)
             _r: int | None = self._f_xor_bytes(_a0, _n0, _a1, _n1)
             return _get_bytes("xor_bytes", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("xor_bytes", _e)
         finally:
             self._reset()
 
@@ -166,11 +186,23 @@ class _CfibNative(Cfib):
             _a0, _n0 = _list_arg(xs, "i")
             _r: int = self._f_sum_i32(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("sum_i32", _e)
         finally:
             self._reset()
 
     def is_even(self, n: int) -> bool:
-        if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-            raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
-        _r: bool = self._f_is_even(n)
+        try:
+            _bad = n >> 64
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(n, int):
+                raise TypeError(f"is_even(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
+        try:
+            _r: bool = self._f_is_even(n)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("is_even", _e)
         return _r

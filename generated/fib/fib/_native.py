@@ -28,6 +28,10 @@ def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype
     return func
 
 
+def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
+    raise TypeError(f"{function}(): {error}") from None
+
+
 def _no_c_abi(function: str) -> _NoReturn:
     raise FibError(f"{function}: multi-value results have no C ABI; use the wasm backend")
 
@@ -63,45 +67,113 @@ class _FibNative(Fib):
         return self
 
     def add(self, a: int, b: int) -> int:
-        if not -2147483648 <= a <= 2147483647:
-            raise OverflowError(f"add(): a={a!r} is out of range for i32")
-        if not -2147483648 <= b <= 2147483647:
-            raise OverflowError(f"add(): b={b!r} is out of range for i32")
-        _r: int = self._f_add(a, b)
+        try:
+            _bad = (a + 0x80000000 | b + 0x80000000) >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(a, int):
+                raise TypeError(f"add(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"add(): b must be an int, not {type(b).__name__}")
+            if not -2147483648 <= a <= 2147483647:
+                raise OverflowError(f"add(): a={a!r} is out of range for i32")
+            if not -2147483648 <= b <= 2147483647:
+                raise OverflowError(f"add(): b={b!r} is out of range for i32")
+        try:
+            _r: int = self._f_add(a, b)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("add", _e)
         return _r
 
     def divide(self, a: int, b: int) -> int:
-        if not -2147483648 <= a <= 2147483647:
-            raise OverflowError(f"divide(): a={a!r} is out of range for i32")
-        if not -2147483648 <= b <= 2147483647:
-            raise OverflowError(f"divide(): b={b!r} is out of range for i32")
-        _r: int = self._f_divide(a, b)
+        try:
+            _bad = (a + 0x80000000 | b + 0x80000000) >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(a, int):
+                raise TypeError(f"divide(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"divide(): b must be an int, not {type(b).__name__}")
+            if not -2147483648 <= a <= 2147483647:
+                raise OverflowError(f"divide(): a={a!r} is out of range for i32")
+            if not -2147483648 <= b <= 2147483647:
+                raise OverflowError(f"divide(): b={b!r} is out of range for i32")
+        try:
+            _r: int = self._f_divide(a, b)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("divide", _e)
         return _r
 
     def fibonacci(self, n: int) -> int:
-        if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-            raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
-        _r: int = self._f_fibonacci(n)
+        try:
+            _bad = n >> 64
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(n, int):
+                raise TypeError(f"fibonacci(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
+        try:
+            _r: int = self._f_fibonacci(n)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("fibonacci", _e)
         return _r
 
     def gcd(self, a: int, b: int) -> int:
-        if not 0 <= a <= 0xFFFFFFFF:
-            raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
-        if not 0 <= b <= 0xFFFFFFFF:
-            raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
-        _r: int = self._f_gcd(a, b)
+        try:
+            _bad = (a | b) >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(a, int):
+                raise TypeError(f"gcd(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"gcd(): b must be an int, not {type(b).__name__}")
+            if not 0 <= a <= 0xFFFFFFFF:
+                raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
+            if not 0 <= b <= 0xFFFFFFFF:
+                raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
+        try:
+            _r: int = self._f_gcd(a, b)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("gcd", _e)
         return _r
 
     def is_prime(self, n: int) -> bool:
-        if not 0 <= n <= 0xFFFFFFFF:
-            raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
-        _r: bool = self._f_is_prime(n)
+        try:
+            _bad = n >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(n, int):
+                raise TypeError(f"is_prime(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
+        try:
+            _r: bool = self._f_is_prime(n)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("is_prime", _e)
         return _r
 
     def mix(self, arg0: int, arg1: int) -> float:
-        if not -2147483648 <= arg0 <= 2147483647:
-            raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
-        if not -9223372036854775808 <= arg1 <= 9223372036854775807:
-            raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
-        _r: float = self._f_mix(arg0, arg1)
+        try:
+            _bad = (arg0 + 0x80000000) >> 32 or (arg1 + 0x8000000000000000) >> 64
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(arg0, int):
+                raise TypeError(f"mix(): arg0 must be an int, not {type(arg0).__name__}")
+            if not isinstance(arg1, int):
+                raise TypeError(f"mix(): arg1 must be an int, not {type(arg1).__name__}")
+            if not -2147483648 <= arg0 <= 2147483647:
+                raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
+            if not -9223372036854775808 <= arg1 <= 9223372036854775807:
+                raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
+        try:
+            _r: float = self._f_mix(arg0, arg1)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("mix", _e)
         return _r

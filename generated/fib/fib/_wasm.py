@@ -2,15 +2,27 @@
 # Annotations: fib.wasm2py. Do not edit: regenerate with `wasm2py gen`.
 """The wasmtime-py backend of fib.
 
-One ``wasmtime.Module`` is compiled per process; every thread gets its own store and
-instance on its first call, so instances never cross threads.
+One ``wasmtime.Module`` is compiled per process (and cached on disk, see ``_compile``);
+every thread gets its own store and instance on its first call, so instances never cross
+threads.
+
+Calls take the fast path when this wasmtime-py's low-level bindings look as expected:
+``wasmtime_func_call_unchecked`` through a ctypes function object whose arguments are all
+prebuilt, with the values written into one reusable 16-byte slot buffer per export. Each
+export's type is checked once, when the instance is created. Otherwise, or with
+``WASM2PY_FAST_PATH=0``, calls go through wasmtime-py's public API: slower, same results.
 """
 
 from __future__ import annotations
 
+import atexit as _atexit
+import ctypes as _ctypes
 import functools as _functools
+import hashlib as _hashlib
 import os as _os
+import tempfile as _tempfile
 import threading as _threading
+import weakref as _weakref
 from collections.abc import Callable as _Callable
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
@@ -23,17 +35,111 @@ from ._errors import FibError, FibTrap
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "fib.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
 _M32 = 0xFFFFFFFF
+_M64 = 0xFFFFFFFFFFFFFFFF
 _compiled: tuple[_wt.Engine, _wt.Module] | None = None
 _compile_lock = _threading.Lock()
 
+# wasmtime-py's low-level bindings, for the fast path. Private API: checked here, and the
+# public API is used when anything is not as expected.
+try:
+    from wasmtime import _ffi as _wffi
+
+    # A library object of our own: its function objects have no argtypes (no per-call
+    # conversion) and wasmtime-py's own prototypes stay untouched.
+    _LIB = _ctypes.CDLL(_wffi.dll._name)
+    _RAW_CALL = _LIB.wasmtime_func_call_unchecked
+    _RAW_CALL.restype = _ctypes.c_void_p
+    _RAW_MEMORY_DATA = _LIB.wasmtime_memory_data
+    _RAW_MEMORY_DATA.restype = _ctypes.c_void_p
+    _RAW_MEMORY_SIZE = _LIB.wasmtime_memory_data_size
+    _RAW_MEMORY_SIZE.restype = _ctypes.c_size_t
+    _FAST = (
+        _ctypes.sizeof(_wffi.wasmtime_val_raw_t) == 16
+        and _ctypes.sizeof(_wffi.wasmtime_func_t) == 16
+        and callable(getattr(_wt.Store, "_context", None))
+        and _os.environ.get("WASM2PY_FAST_PATH", "1") != "0"
+    )
+    _RUNTIME_FILE: str | None = _wffi.dll._name
+except Exception:  # noqa: BLE001 (any surprise in private API means: not usable)
+    _FAST = False
+    _RUNTIME_FILE = None
+
+FAST_PATH: bool = _FAST
+"""True when calls take the fast path (see the module docstring)."""
+
+
+def _cache_files(wasm: bytes) -> tuple[str, str] | None:
+    """Where the compiled module is cached: ``(artifact, its sha256)``, or None when off.
+
+    The key covers the module's bytes, the wasmtime runtime library (its size and mtime
+    stand for its version) and the engine configuration (the default one).
+    """
+    if _os.environ.get("WASM2PY_CACHE", "1") == "0" or _RUNTIME_FILE is None:
+        return None
+    directory = _os.environ.get("WASM2PY_CACHE_DIR") or _os.path.join(
+        _os.environ.get("XDG_CACHE_HOME") or _os.path.expanduser("~/.cache"), "wasm2py"
+    )
+    runtime = _os.stat(_RUNTIME_FILE)
+    key = _hashlib.sha256(wasm)
+    key.update(f"|{runtime.st_size}|{runtime.st_mtime_ns}|default-engine".encode())
+    base = _os.path.join(directory, f"fib-{key.hexdigest()[:32]}.cwasm")
+    return base, base + ".sha256"
+
+
+def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | None:
+    """The cached module, if its checksum matches and wasmtime accepts it; else None."""
+    artifact, checksum = files
+    try:
+        directory = _os.stat(_os.path.dirname(artifact))
+        # Only a directory that nobody else can write to is trusted.
+        if directory.st_uid != _os.getuid() or directory.st_mode & 0o022:
+            return None
+        with open(checksum, encoding="ascii") as f:
+            expected = f.read().strip()
+        with open(artifact, "rb") as f:
+            actual = _hashlib.sha256(f.read()).hexdigest()
+        if actual != expected:
+            return None
+        return _wt.Module.deserialize_file(engine, artifact)
+    except (OSError, ValueError, _wt.WasmtimeError):
+        return None
+
+
+def _store_cached(module: _wt.Module, files: tuple[str, str]) -> None:
+    """Writes the compiled module atomically (temporary file, then rename); best effort."""
+    artifact, checksum = files
+    try:
+        directory = _os.path.dirname(artifact)
+        _os.makedirs(directory, mode=0o700, exist_ok=True)
+        data = bytes(module.serialize())
+        for path, content in ((artifact, data), (checksum, _hashlib.sha256(data).hexdigest().encode())):
+            fd, tmp = _tempfile.mkstemp(dir=directory, prefix=".tmp-")
+            try:
+                with _os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                _os.replace(tmp, path)
+            except BaseException:
+                _os.unlink(tmp)
+                raise
+    except (OSError, _wt.WasmtimeError):
+        pass
+
 
 def _compile() -> tuple[_wt.Engine, _wt.Module]:
-    """The engine and module, compiled once per process."""
+    """The engine and module, compiled once per process, through the on-disk cache."""
     global _compiled
     with _compile_lock:
         if _compiled is None:
             engine = _wt.Engine()
-            _compiled = (engine, _wt.Module.from_file(engine, _WASM_PATH))
+            with open(_WASM_PATH, "rb") as f:
+                wasm = f.read()
+            files = _cache_files(wasm)
+            module = _load_cached(engine, files) if files else None
+            if module is None:
+                module = _wt.Module(engine, wasm)
+                if files:
+                    _store_cached(module, files)
+            _compiled = (engine, module)
         return _compiled
 
 
@@ -42,50 +148,185 @@ def _trap(function: str, error: Exception) -> _NoReturn:
     raise FibTrap(function, message) from None
 
 
-def _export(exports: _Any, store: _wt.Store, name: str) -> _Callable[..., _Any]:
+def _fail(function: str, error: int | None, trap: memoryview) -> _NoReturn:
+    """Turns a failed raw call (an error pointer or a filled trap slot) into a trap."""
+    raise FibTrap(function, _raw_message(error, trap)) from None
+
+
+def _raw_message(error: int | None, trap: memoryview) -> str:
+    """The message of a failed raw call; takes ownership of the trap or error."""
+    pointer = trap[0]
+    if pointer:
+        trap[0] = 0
+        found = _wt.Trap._from_ptr(_ctypes.cast(pointer, _ctypes.POINTER(_wffi.wasm_trap_t)))
+        return found.message
+    err = _wt.WasmtimeError._from_ptr(_ctypes.cast(error or 0, _ctypes.POINTER(_wffi.wasmtime_error_t)))
+    return str(err)
+
+
+def _signature(func: _wt.Func, store: _wt.Store) -> str:
+    ty = func.type(store)
+    params = ", ".join(str(t) for t in ty.params)
+    results = ", ".join(str(t) for t in ty.results)
+    return f"({params}) -> ({results})"
+
+
+def _export(exports: _Any, name: str) -> _wt.Func:
     func = exports[name]
     if not isinstance(func, _wt.Func):
         raise FibError(f"fib.wasm: export {name!r} is not a function")
-    return _functools.partial(func, store)
+    return func
+
+
+class _Raw:
+    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+
+    __slots__ = ("buffer", "call", "func")
+
+    def __init__(
+        self, store: _wt.Store, context: _ctypes.c_void_p, trap: _ctypes.c_void_p,
+        func: _wt.Func, name: str, signature: str, slots: int,
+    ) -> None:
+        found = _signature(func, store)
+        if found != signature:
+            raise FibError(f"fib.wasm: export {name!r} has type {found}, expected {signature}")
+        self.func = func  # the call refers to func._func: keep it alive with this object
+        self.buffer = bytearray(16 * max(slots, 1))
+        address = _ctypes.addressof((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer))
+        self.call = _functools.partial(
+            _RAW_CALL,
+            context,
+            _ctypes.c_void_p(_ctypes.addressof(func._func)),
+            _ctypes.c_void_p(address),
+            _ctypes.c_size_t(slots),
+            trap,
+        )
+
+    def view(self, fmt: _Any) -> memoryview[_Any]:
+        view: memoryview[_Any] = memoryview(self.buffer).cast(fmt)
+        return view
+
+
+# Where each core type sits in a 16-byte slot, for the generic invoker: a view format, the
+# index step per slot, and a mask that folds signed and unsigned Python ints into range.
+_CORE = {"i32": ("I", 4, _M32), "i64": ("Q", 2, _M64), "f32": ("f", 4, 0), "f64": ("d", 2, 0)}
+_CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 2)}
+
+
+def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
+    """A callable with the public API's contract (signed results, wasmtime exceptions)
+    that takes the fast path. Used for the memory protocol and arena-passing functions;
+    scalar functions get specialised method bodies instead."""
+    slots = [(raw.view(_CORE[t][0]), k * _CORE[t][1], _CORE[t][2]) for k, t in enumerate(params)]
+    outs = [(raw.view(_CORE_RESULT[t][0]), k * _CORE_RESULT[t][1]) for k, t in enumerate(results)]
+    call = raw.call
+
+    def invoke(*args: _Any) -> _Any:
+        for (view, index, mask), value in zip(slots, args):
+            view[index] = value & mask if mask else value
+        error = call()
+        if error or trap[0]:
+            raise _wt.Trap(_raw_message(error, trap))
+        if len(outs) == 1:
+            return outs[0][0][outs[0][1]]
+        if not outs:
+            return None
+        return [view[index] for view, index in outs]
+
+    return invoke
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+_FAST_CALLS: tuple[str, ...] = ("x_add", "x_divide", "x_fibonacci", "x_gcd", "x_is_prime", "x_mix", )
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("f_add", "f_divide", "f_fibonacci", "f_gcd", "f_is_prime", "f_mix", "store", )
+    __slots__ = ("f_add", "f_divide", "f_fibonacci", "f_gcd", "f_is_prime", "f_mix", "raws", "store", "trap", "x_add", "x_divide", "x_fibonacci", "x_gcd", "x_is_prime", "x_mix", )
 
     def __init__(self) -> None:
         engine, module = _compile()
         store = _wt.Store(engine)
         exports = _wt.Instance(store, module, []).exports(store)
         self.store = store
-        self.f_add = _export(exports, store, "add")
-        self.f_divide = _export(exports, store, "divide")
-        self.f_fibonacci = _export(exports, store, "fibonacci")
-        self.f_gcd = _export(exports, store, "gcd")
-        self.f_is_prime = _export(exports, store, "is_prime")
-        self.f_mix = _export(exports, store, "mix")
+        if _FAST:
+            context = _ctypes.c_void_p(_ctypes.cast(store._context(), _ctypes.c_void_p).value)
+            self.trap = bytearray(8)
+            trap_address = _ctypes.c_void_p(
+                _ctypes.addressof((_ctypes.c_char * 8).from_buffer(self.trap))
+            )
+            trap = memoryview(self.trap).cast("Q")
+
+            # The raw calls refer to these objects by address: they live as long as the state.
+            self.raws: list[_Raw] = []
+
+            def raw(name: str, signature: str, slots: int) -> _Raw:
+                made = _Raw(store, context, trap_address, _export(exports, name), name, signature, slots)
+                self.raws.append(made)
+                return made
+            raw_add = raw("add", "(i32, i32) -> (i32)", 2)
+            self.f_add = _invoker(raw_add, trap, ("i32", "i32", ), ("i32", ))
+            self.x_add = (raw_add.call, trap, raw_add.view("i"))
+            raw_divide = raw("divide", "(i32, i32) -> (i32)", 2)
+            self.f_divide = _invoker(raw_divide, trap, ("i32", "i32", ), ("i32", ))
+            self.x_divide = (raw_divide.call, trap, raw_divide.view("i"))
+            raw_fibonacci = raw("fibonacci", "(i64) -> (i64)", 1)
+            self.f_fibonacci = _invoker(raw_fibonacci, trap, ("i64", ), ("i64", ))
+            self.x_fibonacci = (raw_fibonacci.call, trap, raw_fibonacci.view("Q"))
+            raw_gcd = raw("gcd", "(i32, i32) -> (i32)", 2)
+            self.f_gcd = _invoker(raw_gcd, trap, ("i32", "i32", ), ("i32", ))
+            self.x_gcd = (raw_gcd.call, trap, raw_gcd.view("I"))
+            raw_is_prime = raw("is_prime", "(i32) -> (i32)", 1)
+            self.f_is_prime = _invoker(raw_is_prime, trap, ("i32", ), ("i32", ))
+            self.x_is_prime = (raw_is_prime.call, trap, raw_is_prime.view("I"), raw_is_prime.view("i"))
+            raw_mix = raw("mix", "(i32, i64) -> (f64)", 2)
+            self.f_mix = _invoker(raw_mix, trap, ("i32", "i64", ), ("f64", ))
+            self.x_mix = (raw_mix.call, trap, raw_mix.view("i"), raw_mix.view("q"), raw_mix.view("d"))
+        else:
+            self.f_add = _functools.partial(_export(exports, "add"), store)
+            self.f_divide = _functools.partial(_export(exports, "divide"), store)
+            self.f_fibonacci = _functools.partial(_export(exports, "fibonacci"), store)
+            self.f_gcd = _functools.partial(_export(exports, "gcd"), store)
+            self.f_is_prime = _functools.partial(_export(exports, "is_prime"), store)
+            self.f_mix = _functools.partial(_export(exports, "mix"), store)
+
+
+# Every instance, so that their stores can be freed at exit while wasmtime-py can still do
+# it (thread-local state outlives module teardown otherwise).
+_INSTANCES: _weakref.WeakSet[_FibWasm] = _weakref.WeakSet()
+
+
+@_atexit.register
+def _close() -> None:
+    global _compiled
+    for instance in list(_INSTANCES):
+        instance._local = _threading.local()
+    _compiled = None
 
 
 class _FibWasm(Fib):
-    """Fib on wasmtime-py."""
+    """Fib on wasmtime-py's public API."""
 
-    __slots__ = ("_local",)
+    __slots__ = ("__weakref__", "_local")
     backend = "wasm"
     _local: _threading.local
 
     @classmethod
     def _create(cls) -> _FibWasm:
-        self = object.__new__(cls)
+        self = object.__new__(_FibWasmFast if _FAST else _FibWasm)
         self._local = _threading.local()
         self._state()  # instantiate now, so that a broken module fails at construction
+        _INSTANCES.add(self)
         return self
 
     def _state(self) -> _State:
         try:
             state: _State = self._local.state
         except AttributeError:
-            state = self._local.state = _State()
+            state = _State()
+            if _FAST:
+                for name in _FAST_CALLS:
+                    setattr(self._local, name, getattr(state, name))
+            self._local.state = state
         return state
 
     def add(self, a: int, b: int) -> int:
@@ -154,4 +395,144 @@ class _FibWasm(Fib):
             _r: float = _st.f_mix(arg0, arg1)
         except _TRAPS as _e:
             _trap("mix", _e)
+        return _r
+
+
+class _FibWasmFast(_FibWasm):
+    """Fib on the fast path: scalar functions get specialised bodies."""
+
+    __slots__ = ()
+
+    def add(self, a: int, b: int) -> int:
+        try:
+            _call, _trap, _vi = self._local.x_add
+        except AttributeError:
+            _call, _trap, _vi = self._state().x_add
+        try:
+            _vi[0] = a
+            _vi[4] = b
+        except (ValueError, TypeError):
+            if not isinstance(a, int):
+                raise TypeError(f"add(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"add(): b must be an int, not {type(b).__name__}")
+            if not -2147483648 <= a <= 2147483647:
+                raise OverflowError(f"add(): a={a!r} is out of range for i32")
+            if not -2147483648 <= b <= 2147483647:
+                raise OverflowError(f"add(): b={b!r} is out of range for i32")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("add", _e, _trap)
+        _r: int = _vi[0]
+        return _r
+
+    def divide(self, a: int, b: int) -> int:
+        try:
+            _call, _trap, _vi = self._local.x_divide
+        except AttributeError:
+            _call, _trap, _vi = self._state().x_divide
+        try:
+            _vi[0] = a
+            _vi[4] = b
+        except (ValueError, TypeError):
+            if not isinstance(a, int):
+                raise TypeError(f"divide(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"divide(): b must be an int, not {type(b).__name__}")
+            if not -2147483648 <= a <= 2147483647:
+                raise OverflowError(f"divide(): a={a!r} is out of range for i32")
+            if not -2147483648 <= b <= 2147483647:
+                raise OverflowError(f"divide(): b={b!r} is out of range for i32")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("divide", _e, _trap)
+        _r: int = _vi[0]
+        return _r
+
+    def fibonacci(self, n: int) -> int:
+        try:
+            _call, _trap, _vQ = self._local.x_fibonacci
+        except AttributeError:
+            _call, _trap, _vQ = self._state().x_fibonacci
+        try:
+            _vQ[0] = n
+        except (ValueError, TypeError):
+            if not isinstance(n, int):
+                raise TypeError(f"fibonacci(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("fibonacci", _e, _trap)
+        _r: int = _vQ[0]
+        return _r
+
+    def gcd(self, a: int, b: int) -> int:
+        try:
+            _call, _trap, _vI = self._local.x_gcd
+        except AttributeError:
+            _call, _trap, _vI = self._state().x_gcd
+        try:
+            _vI[0] = a
+            _vI[4] = b
+        except (ValueError, TypeError):
+            if not isinstance(a, int):
+                raise TypeError(f"gcd(): a must be an int, not {type(a).__name__}")
+            if not isinstance(b, int):
+                raise TypeError(f"gcd(): b must be an int, not {type(b).__name__}")
+            if not 0 <= a <= 0xFFFFFFFF:
+                raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
+            if not 0 <= b <= 0xFFFFFFFF:
+                raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("gcd", _e, _trap)
+        _r: int = _vI[0]
+        return _r
+
+    def is_prime(self, n: int) -> bool:
+        try:
+            _call, _trap, _vI, _vi = self._local.x_is_prime
+        except AttributeError:
+            _call, _trap, _vI, _vi = self._state().x_is_prime
+        try:
+            _vI[0] = n
+        except (ValueError, TypeError):
+            if not isinstance(n, int):
+                raise TypeError(f"is_prime(): n must be an int, not {type(n).__name__}")
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("is_prime", _e, _trap)
+        _r: int = _vi[0]
+        return _r != 0
+
+    def mix(self, arg0: int, arg1: int) -> float:
+        try:
+            _call, _trap, _vi, _vq, _vd = self._local.x_mix
+        except AttributeError:
+            _call, _trap, _vi, _vq, _vd = self._state().x_mix
+        try:
+            _vi[0] = arg0
+            _vq[2] = arg1
+        except (ValueError, TypeError):
+            if not isinstance(arg0, int):
+                raise TypeError(f"mix(): arg0 must be an int, not {type(arg0).__name__}")
+            if not isinstance(arg1, int):
+                raise TypeError(f"mix(): arg1 must be an int, not {type(arg1).__name__}")
+            if not -2147483648 <= arg0 <= 2147483647:
+                raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
+            if not -9223372036854775808 <= arg1 <= 9223372036854775807:
+                raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("mix", _e, _trap)
+        _r: float = _vd[0]
         return _r

@@ -30,6 +30,10 @@ def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype
     return func
 
 
+def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
+    raise TypeError(f"{function}(): {error}") from None
+
+
 def _no_c_abi(function: str) -> _NoReturn:
     raise NumkitError(f"{function}: multi-value results have no C ABI; use the wasm backend")
 
@@ -145,9 +149,19 @@ class _NumkitNative(Numkit):
         return self
 
     def clamp_i8(self, x: int) -> int:
-        if not -32768 <= x <= 32767:
-            raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
-        _r: int = self._f_clamp_i8(x)
+        try:
+            _bad = (x + 32768) >> 16
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(x, int):
+                raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+        try:
+            _r: int = self._f_clamp_i8(x)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("clamp_i8", _e)
         return _r
 
     def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
@@ -156,15 +170,23 @@ class _NumkitNative(Numkit):
             _a1, _n1 = _list_arg(b, "f")
             _r: float = self._f_dot(_a0.buffer_info()[0] or _EMPTY, _n0, _a1.buffer_info()[0] or _EMPTY, _n1)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("dot", _e)
         finally:
             self._reset()
 
     def half(self, x: float) -> float:
-        _r: float = self._f_half(x)
+        try:
+            _r: float = self._f_half(x)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("half", _e)
         return _r
 
     def i64_min(self) -> int:
-        _r: int = self._f_i64_min()
+        try:
+            _r: int = self._f_i64_min()
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("i64_min", _e)
         return _r
 
     def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
@@ -172,17 +194,32 @@ class _NumkitNative(Numkit):
             _a0, _n0 = _list_arg(xs, "b")
             _r: int | None = self._f_minmax_i8(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _get_list("minmax_i8", _r, "b")
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("minmax_i8", _e)
         finally:
             self._reset()
 
     def neg_i16(self, x: int) -> int:
-        if not -32768 <= x <= 32767:
-            raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
-        _r: int = self._f_neg_i16(x)
+        try:
+            _bad = (x + 32768) >> 16
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(x, int):
+                raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+        try:
+            _r: int = self._f_neg_i16(x)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("neg_i16", _e)
         return _r
 
     def not_(self, b: bool) -> bool:
-        _r: bool = self._f_not_(bool(b))
+        try:
+            _r: bool = self._f_not_(bool(b))
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("not_", _e)
         return _r
 
     def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
@@ -190,15 +227,29 @@ class _NumkitNative(Numkit):
             _a0, _n0 = _list_arg(xs, "q")
             _r: int | None = self._f_prefix_sums(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _get_list("prefix_sums", _r, "q")
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("prefix_sums", _e)
         finally:
             self._reset()
 
     def ptr_add(self, p: int, n: int) -> int:
-        if not 0 <= p <= 0xFFFFFFFFFFFFFFFF:
-            raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
-        if not 0 <= n <= 0xFFFFFFFF:
-            raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
-        _r: int | None = self._f_ptr_add(p, n)
+        try:
+            _bad = p >> 64 or n >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(p, int):
+                raise TypeError(f"ptr_add(): p must be an int, not {type(p).__name__}")
+            if not isinstance(n, int):
+                raise TypeError(f"ptr_add(): n must be an int, not {type(n).__name__}")
+            if not 0 <= p <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
+        try:
+            _r: int | None = self._f_ptr_add(p, n)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("ptr_add", _e)
         return _r or 0
 
     def sum_u16(self, xs: _Sequence[int]) -> int:
@@ -206,19 +257,37 @@ class _NumkitNative(Numkit):
             _a0, _n0 = _list_arg(xs, "H")
             _r: int = self._f_sum_u16(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("sum_u16", _e)
         finally:
             self._reset()
 
     def u32_top(self) -> int:
-        _r: int = self._f_u32_top()
+        try:
+            _r: int = self._f_u32_top()
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("u32_top", _e)
         return _r
 
     def u64_max(self) -> int:
-        _r: int = self._f_u64_max()
+        try:
+            _r: int = self._f_u64_max()
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("u64_max", _e)
         return _r
 
     def wrap_u8(self, x: int) -> int:
-        if not 0 <= x <= 65535:
-            raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
-        _r: int = self._f_wrap_u8(x)
+        try:
+            _bad = x >> 16
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(x, int):
+                raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+            if not 0 <= x <= 65535:
+                raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+        try:
+            _r: int = self._f_wrap_u8(x)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("wrap_u8", _e)
         return _r

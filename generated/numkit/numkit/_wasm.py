@@ -2,17 +2,28 @@
 # Annotations: the module's `wasm2py` custom section. Do not edit: regenerate with `wasm2py gen`.
 """The wasmtime-py backend of numkit.
 
-One ``wasmtime.Module`` is compiled per process; every thread gets its own store and
-instance on its first call, so instances never cross threads.
+One ``wasmtime.Module`` is compiled per process (and cached on disk, see ``_compile``);
+every thread gets its own store and instance on its first call, so instances never cross
+threads.
+
+Calls take the fast path when this wasmtime-py's low-level bindings look as expected:
+``wasmtime_func_call_unchecked`` through a ctypes function object whose arguments are all
+prebuilt, with the values written into one reusable 16-byte slot buffer per export. Each
+export's type is checked once, when the instance is created. Otherwise, or with
+``WASM2PY_FAST_PATH=0``, calls go through wasmtime-py's public API: slower, same results.
 """
 
 from __future__ import annotations
 
+import atexit as _atexit
 import ctypes as _ctypes
 import functools as _functools
+import hashlib as _hashlib
 import os as _os
 import struct as _struct
+import tempfile as _tempfile
 import threading as _threading
+import weakref as _weakref
 from array import array as _array
 from collections.abc import Callable as _Callable
 from collections.abc import Sequence as _Sequence
@@ -27,17 +38,111 @@ from ._errors import NumkitError, NumkitInputError, NumkitTrap
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "numkit.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
 _M32 = 0xFFFFFFFF
+_M64 = 0xFFFFFFFFFFFFFFFF
 _compiled: tuple[_wt.Engine, _wt.Module] | None = None
 _compile_lock = _threading.Lock()
 
+# wasmtime-py's low-level bindings, for the fast path. Private API: checked here, and the
+# public API is used when anything is not as expected.
+try:
+    from wasmtime import _ffi as _wffi
+
+    # A library object of our own: its function objects have no argtypes (no per-call
+    # conversion) and wasmtime-py's own prototypes stay untouched.
+    _LIB = _ctypes.CDLL(_wffi.dll._name)
+    _RAW_CALL = _LIB.wasmtime_func_call_unchecked
+    _RAW_CALL.restype = _ctypes.c_void_p
+    _RAW_MEMORY_DATA = _LIB.wasmtime_memory_data
+    _RAW_MEMORY_DATA.restype = _ctypes.c_void_p
+    _RAW_MEMORY_SIZE = _LIB.wasmtime_memory_data_size
+    _RAW_MEMORY_SIZE.restype = _ctypes.c_size_t
+    _FAST = (
+        _ctypes.sizeof(_wffi.wasmtime_val_raw_t) == 16
+        and _ctypes.sizeof(_wffi.wasmtime_func_t) == 16
+        and callable(getattr(_wt.Store, "_context", None))
+        and _os.environ.get("WASM2PY_FAST_PATH", "1") != "0"
+    )
+    _RUNTIME_FILE: str | None = _wffi.dll._name
+except Exception:  # noqa: BLE001 (any surprise in private API means: not usable)
+    _FAST = False
+    _RUNTIME_FILE = None
+
+FAST_PATH: bool = _FAST
+"""True when calls take the fast path (see the module docstring)."""
+
+
+def _cache_files(wasm: bytes) -> tuple[str, str] | None:
+    """Where the compiled module is cached: ``(artifact, its sha256)``, or None when off.
+
+    The key covers the module's bytes, the wasmtime runtime library (its size and mtime
+    stand for its version) and the engine configuration (the default one).
+    """
+    if _os.environ.get("WASM2PY_CACHE", "1") == "0" or _RUNTIME_FILE is None:
+        return None
+    directory = _os.environ.get("WASM2PY_CACHE_DIR") or _os.path.join(
+        _os.environ.get("XDG_CACHE_HOME") or _os.path.expanduser("~/.cache"), "wasm2py"
+    )
+    runtime = _os.stat(_RUNTIME_FILE)
+    key = _hashlib.sha256(wasm)
+    key.update(f"|{runtime.st_size}|{runtime.st_mtime_ns}|default-engine".encode())
+    base = _os.path.join(directory, f"numkit-{key.hexdigest()[:32]}.cwasm")
+    return base, base + ".sha256"
+
+
+def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | None:
+    """The cached module, if its checksum matches and wasmtime accepts it; else None."""
+    artifact, checksum = files
+    try:
+        directory = _os.stat(_os.path.dirname(artifact))
+        # Only a directory that nobody else can write to is trusted.
+        if directory.st_uid != _os.getuid() or directory.st_mode & 0o022:
+            return None
+        with open(checksum, encoding="ascii") as f:
+            expected = f.read().strip()
+        with open(artifact, "rb") as f:
+            actual = _hashlib.sha256(f.read()).hexdigest()
+        if actual != expected:
+            return None
+        return _wt.Module.deserialize_file(engine, artifact)
+    except (OSError, ValueError, _wt.WasmtimeError):
+        return None
+
+
+def _store_cached(module: _wt.Module, files: tuple[str, str]) -> None:
+    """Writes the compiled module atomically (temporary file, then rename); best effort."""
+    artifact, checksum = files
+    try:
+        directory = _os.path.dirname(artifact)
+        _os.makedirs(directory, mode=0o700, exist_ok=True)
+        data = bytes(module.serialize())
+        for path, content in ((artifact, data), (checksum, _hashlib.sha256(data).hexdigest().encode())):
+            fd, tmp = _tempfile.mkstemp(dir=directory, prefix=".tmp-")
+            try:
+                with _os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                _os.replace(tmp, path)
+            except BaseException:
+                _os.unlink(tmp)
+                raise
+    except (OSError, _wt.WasmtimeError):
+        pass
+
 
 def _compile() -> tuple[_wt.Engine, _wt.Module]:
-    """The engine and module, compiled once per process."""
+    """The engine and module, compiled once per process, through the on-disk cache."""
     global _compiled
     with _compile_lock:
         if _compiled is None:
             engine = _wt.Engine()
-            _compiled = (engine, _wt.Module.from_file(engine, _WASM_PATH))
+            with open(_WASM_PATH, "rb") as f:
+                wasm = f.read()
+            files = _cache_files(wasm)
+            module = _load_cached(engine, files) if files else None
+            if module is None:
+                module = _wt.Module(engine, wasm)
+                if files:
+                    _store_cached(module, files)
+            _compiled = (engine, module)
         return _compiled
 
 
@@ -46,19 +151,101 @@ def _trap(function: str, error: Exception) -> _NoReturn:
     raise NumkitTrap(function, message) from None
 
 
-def _export(exports: _Any, store: _wt.Store, name: str) -> _Callable[..., _Any]:
+def _fail(function: str, error: int | None, trap: memoryview) -> _NoReturn:
+    """Turns a failed raw call (an error pointer or a filled trap slot) into a trap."""
+    raise NumkitTrap(function, _raw_message(error, trap)) from None
+
+
+def _raw_message(error: int | None, trap: memoryview) -> str:
+    """The message of a failed raw call; takes ownership of the trap or error."""
+    pointer = trap[0]
+    if pointer:
+        trap[0] = 0
+        found = _wt.Trap._from_ptr(_ctypes.cast(pointer, _ctypes.POINTER(_wffi.wasm_trap_t)))
+        return found.message
+    err = _wt.WasmtimeError._from_ptr(_ctypes.cast(error or 0, _ctypes.POINTER(_wffi.wasmtime_error_t)))
+    return str(err)
+
+
+def _signature(func: _wt.Func, store: _wt.Store) -> str:
+    ty = func.type(store)
+    params = ", ".join(str(t) for t in ty.params)
+    results = ", ".join(str(t) for t in ty.results)
+    return f"({params}) -> ({results})"
+
+
+def _export(exports: _Any, name: str) -> _wt.Func:
     func = exports[name]
     if not isinstance(func, _wt.Func):
         raise NumkitError(f"numkit.wasm: export {name!r} is not a function")
-    return _functools.partial(func, store)
+    return func
 
+
+class _Raw:
+    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+
+    __slots__ = ("buffer", "call", "func")
+
+    def __init__(
+        self, store: _wt.Store, context: _ctypes.c_void_p, trap: _ctypes.c_void_p,
+        func: _wt.Func, name: str, signature: str, slots: int,
+    ) -> None:
+        found = _signature(func, store)
+        if found != signature:
+            raise NumkitError(f"numkit.wasm: export {name!r} has type {found}, expected {signature}")
+        self.func = func  # the call refers to func._func: keep it alive with this object
+        self.buffer = bytearray(16 * max(slots, 1))
+        address = _ctypes.addressof((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer))
+        self.call = _functools.partial(
+            _RAW_CALL,
+            context,
+            _ctypes.c_void_p(_ctypes.addressof(func._func)),
+            _ctypes.c_void_p(address),
+            _ctypes.c_size_t(slots),
+            trap,
+        )
+
+    def view(self, fmt: _Any) -> memoryview[_Any]:
+        view: memoryview[_Any] = memoryview(self.buffer).cast(fmt)
+        return view
+
+
+# Where each core type sits in a 16-byte slot, for the generic invoker: a view format, the
+# index step per slot, and a mask that folds signed and unsigned Python ints into range.
+_CORE = {"i32": ("I", 4, _M32), "i64": ("Q", 2, _M64), "f32": ("f", 4, 0), "f64": ("d", 2, 0)}
+_CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 2)}
+
+
+def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
+    """A callable with the public API's contract (signed results, wasmtime exceptions)
+    that takes the fast path. Used for the memory protocol and arena-passing functions;
+    scalar functions get specialised method bodies instead."""
+    slots = [(raw.view(_CORE[t][0]), k * _CORE[t][1], _CORE[t][2]) for k, t in enumerate(params)]
+    outs = [(raw.view(_CORE_RESULT[t][0]), k * _CORE_RESULT[t][1]) for k, t in enumerate(results)]
+    call = raw.call
+
+    def invoke(*args: _Any) -> _Any:
+        for (view, index, mask), value in zip(slots, args):
+            view[index] = value & mask if mask else value
+        error = call()
+        if error or trap[0]:
+            raise _wt.Trap(_raw_message(error, trap))
+        if len(outs) == 1:
+            return outs[0][0][outs[0][1]]
+        if not outs:
+            return None
+        return [view[index] for view, index in outs]
+
+    return invoke
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+_FAST_CALLS: tuple[str, ...] = ("x_clamp_i8", "x_half", "x_i64_min", "x_neg_i16", "x_not_", "x_ptr_add", "x_u32_top", "x_u64_max", "x_wrap_u8", )
 _PAIR = _struct.Struct("<II")
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_clamp_i8", "f_dot", "f_half", "f_i64_min", "f_minmax_i8", "f_neg_i16", "f_not_", "f_prefix_sums", "f_ptr_add", "f_sum_u16", "f_u32_top", "f_u64_max", "f_wrap_u8", "memory", "reset", "store", )
+    __slots__ = ("alloc", "f_clamp_i8", "f_dot", "f_half", "f_i64_min", "f_minmax_i8", "f_neg_i16", "f_not_", "f_prefix_sums", "f_ptr_add", "f_sum_u16", "f_u32_top", "f_u64_max", "f_wrap_u8", "memory", "memory_base", "memory_size", "raws", "reset", "store", "trap", "x_clamp_i8", "x_half", "x_i64_min", "x_neg_i16", "x_not_", "x_ptr_add", "x_u32_top", "x_u64_max", "x_wrap_u8", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -69,48 +256,123 @@ class _State:
         if not isinstance(memory, _wt.Memory):
             raise NumkitError("numkit.wasm: export 'memory' is not a memory")
         self.memory = memory
-        self.alloc = _export(exports, store, "bump_alloc")
-        self.reset = _export(exports, store, "bump_reset")
-        self.f_clamp_i8 = _export(exports, store, "clamp_i8")
-        self.f_dot = _export(exports, store, "dot")
-        self.f_half = _export(exports, store, "half")
-        self.f_i64_min = _export(exports, store, "i64_min")
-        self.f_minmax_i8 = _export(exports, store, "minmax_i8")
-        self.f_neg_i16 = _export(exports, store, "neg_i16")
-        self.f_not_ = _export(exports, store, "not")
-        self.f_prefix_sums = _export(exports, store, "prefix_sums")
-        self.f_ptr_add = _export(exports, store, "ptr_add")
-        self.f_sum_u16 = _export(exports, store, "sum_u16")
-        self.f_u32_top = _export(exports, store, "u32_top")
-        self.f_u64_max = _export(exports, store, "u64_max")
-        self.f_wrap_u8 = _export(exports, store, "wrap_u8")
+        if _FAST:
+            context = _ctypes.c_void_p(_ctypes.cast(store._context(), _ctypes.c_void_p).value)
+            self.trap = bytearray(8)
+            trap_address = _ctypes.c_void_p(
+                _ctypes.addressof((_ctypes.c_char * 8).from_buffer(self.trap))
+            )
+            trap = memoryview(self.trap).cast("Q")
+
+            # The raw calls refer to these objects by address: they live as long as the state.
+            self.raws: list[_Raw] = []
+
+            def raw(name: str, signature: str, slots: int) -> _Raw:
+                made = _Raw(store, context, trap_address, _export(exports, name), name, signature, slots)
+                self.raws.append(made)
+                return made
+            self.alloc = _invoker(raw("bump_alloc", "(i32) -> (i32)", 1), trap, ("i32",), ("i32",))
+            self.reset = _invoker(raw("bump_reset", "() -> ()", 0), trap, (), ())
+            memory_ref = _ctypes.c_void_p(_ctypes.addressof(memory._memory))
+            self.memory_base = _functools.partial(_RAW_MEMORY_DATA, context, memory_ref)
+            self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
+            raw_clamp_i8 = raw("clamp_i8", "(i32) -> (i32)", 1)
+            self.f_clamp_i8 = _invoker(raw_clamp_i8, trap, ("i32", ), ("i32", ))
+            self.x_clamp_i8 = (raw_clamp_i8.call, trap, raw_clamp_i8.view("i"), raw_clamp_i8.view("b"))
+            raw_dot = raw("dot", "(i32, i32, i32, i32) -> (f64)", 4)
+            self.f_dot = _invoker(raw_dot, trap, ("i32", "i32", "i32", "i32", ), ("f64", ))
+            raw_half = raw("half", "(f32) -> (f32)", 1)
+            self.f_half = _invoker(raw_half, trap, ("f32", ), ("f32", ))
+            self.x_half = (raw_half.call, trap, raw_half.view("f"))
+            raw_i64_min = raw("i64_min", "() -> (i64)", 1)
+            self.f_i64_min = _invoker(raw_i64_min, trap, (), ("i64", ))
+            self.x_i64_min = (raw_i64_min.call, trap, raw_i64_min.view("q"))
+            raw_minmax_i8 = raw("minmax_i8", "(i32, i32) -> (i32)", 2)
+            self.f_minmax_i8 = _invoker(raw_minmax_i8, trap, ("i32", "i32", ), ("i32", ))
+            raw_neg_i16 = raw("neg_i16", "(i32) -> (i32)", 1)
+            self.f_neg_i16 = _invoker(raw_neg_i16, trap, ("i32", ), ("i32", ))
+            self.x_neg_i16 = (raw_neg_i16.call, trap, raw_neg_i16.view("i"), raw_neg_i16.view("h"))
+            raw_not_ = raw("not", "(i32) -> (i32)", 1)
+            self.f_not_ = _invoker(raw_not_, trap, ("i32", ), ("i32", ))
+            self.x_not_ = (raw_not_.call, trap, raw_not_.view("I"), raw_not_.view("i"))
+            raw_prefix_sums = raw("prefix_sums", "(i32, i32) -> (i32)", 2)
+            self.f_prefix_sums = _invoker(raw_prefix_sums, trap, ("i32", "i32", ), ("i32", ))
+            raw_ptr_add = raw("ptr_add", "(i32, i32) -> (i32)", 2)
+            self.f_ptr_add = _invoker(raw_ptr_add, trap, ("i32", "i32", ), ("i32", ))
+            self.x_ptr_add = (raw_ptr_add.call, trap, raw_ptr_add.view("I"))
+            raw_sum_u16 = raw("sum_u16", "(i32, i32) -> (i64)", 2)
+            self.f_sum_u16 = _invoker(raw_sum_u16, trap, ("i32", "i32", ), ("i64", ))
+            raw_u32_top = raw("u32_top", "() -> (i32)", 1)
+            self.f_u32_top = _invoker(raw_u32_top, trap, (), ("i32", ))
+            self.x_u32_top = (raw_u32_top.call, trap, raw_u32_top.view("I"))
+            raw_u64_max = raw("u64_max", "() -> (i64)", 1)
+            self.f_u64_max = _invoker(raw_u64_max, trap, (), ("i64", ))
+            self.x_u64_max = (raw_u64_max.call, trap, raw_u64_max.view("Q"))
+            raw_wrap_u8 = raw("wrap_u8", "(i32) -> (i32)", 1)
+            self.f_wrap_u8 = _invoker(raw_wrap_u8, trap, ("i32", ), ("i32", ))
+            self.x_wrap_u8 = (raw_wrap_u8.call, trap, raw_wrap_u8.view("i"), raw_wrap_u8.view("B"))
+        else:
+            self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
+            self.reset = _functools.partial(_export(exports, "bump_reset"), store)
+            self.memory_base = _functools.partial(self._public_memory_base, memory, store)
+            self.memory_size = _functools.partial(memory.data_len, store)
+            self.f_clamp_i8 = _functools.partial(_export(exports, "clamp_i8"), store)
+            self.f_dot = _functools.partial(_export(exports, "dot"), store)
+            self.f_half = _functools.partial(_export(exports, "half"), store)
+            self.f_i64_min = _functools.partial(_export(exports, "i64_min"), store)
+            self.f_minmax_i8 = _functools.partial(_export(exports, "minmax_i8"), store)
+            self.f_neg_i16 = _functools.partial(_export(exports, "neg_i16"), store)
+            self.f_not_ = _functools.partial(_export(exports, "not"), store)
+            self.f_prefix_sums = _functools.partial(_export(exports, "prefix_sums"), store)
+            self.f_ptr_add = _functools.partial(_export(exports, "ptr_add"), store)
+            self.f_sum_u16 = _functools.partial(_export(exports, "sum_u16"), store)
+            self.f_u32_top = _functools.partial(_export(exports, "u32_top"), store)
+            self.f_u64_max = _functools.partial(_export(exports, "u64_max"), store)
+            self.f_wrap_u8 = _functools.partial(_export(exports, "wrap_u8"), store)
+
+    @staticmethod
+    def _public_memory_base(memory: _wt.Memory, store: _wt.Store) -> int:
+        return _ctypes.cast(memory.data_ptr(store), _ctypes.c_void_p).value or 0
 
     def _span(self, function: str, ptr: int, size: int) -> int:
         """The host address of guest bytes [ptr, ptr + size), after a bounds check."""
-        store = self.store
-        length = self.memory.data_len(store)
+        length: int = self.memory_size()
         if ptr + size > length:
             raise NumkitError(
                 f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {length}-byte memory"
             )
-        base = _ctypes.cast(self.memory.data_ptr(store), _ctypes.c_void_p).value or 0
+        base: int = self.memory_base()
         return base + ptr
 
     def _alloc(self, function: str, size: int) -> int:
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
         ptr: int = self.alloc(size) & _M32
         if ptr == 0 and size:
             raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
         return ptr
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
-        """Copies a bytes-like object into the arena; returns (ptr, len)."""
-        if not isinstance(data, bytes):
-            if isinstance(data, str):
-                raise TypeError(f"{function}: expected a bytes-like object, not str")
-            data = bytes(memoryview(data).cast("B"))
-        size = len(data)
+        """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
+        if isinstance(data, bytes):
+            size = len(data)
+            ptr = self._alloc(function, size)
+            _ctypes.memmove(self._span(function, ptr, size), data, size)
+            return ptr, size
+        if isinstance(data, str):
+            raise TypeError(f"{function}: expected a bytes-like object, not str")
+        view = memoryview(data).cast("B")
+        size = view.nbytes
         ptr = self._alloc(function, size)
-        _ctypes.memmove(self._span(function, ptr, size), data, size)
+        address = self._span(function, ptr, size)
+        if not size:
+            return ptr, 0
+        if view.readonly or not view.c_contiguous:
+            # No address to copy from: copy through a view of the guest memory instead.
+            target = (_ctypes.c_char * size).from_address(address)
+            memoryview(target).cast("B")[:] = view
+        else:
+            _ctypes.memmove(address, (_ctypes.c_char * size).from_buffer(view), size)
         return ptr, size
 
     def put_str(self, function: str, text: str) -> tuple[int, int]:
@@ -152,25 +414,43 @@ class _State:
         return data.tolist()
 
 
-class _NumkitWasm(Numkit):
-    """Numkit on wasmtime-py."""
+# Every instance, so that their stores can be freed at exit while wasmtime-py can still do
+# it (thread-local state outlives module teardown otherwise).
+_INSTANCES: _weakref.WeakSet[_NumkitWasm] = _weakref.WeakSet()
 
-    __slots__ = ("_local",)
+
+@_atexit.register
+def _close() -> None:
+    global _compiled
+    for instance in list(_INSTANCES):
+        instance._local = _threading.local()
+    _compiled = None
+
+
+class _NumkitWasm(Numkit):
+    """Numkit on wasmtime-py's public API."""
+
+    __slots__ = ("__weakref__", "_local")
     backend = "wasm"
     _local: _threading.local
 
     @classmethod
     def _create(cls) -> _NumkitWasm:
-        self = object.__new__(cls)
+        self = object.__new__(_NumkitWasmFast if _FAST else _NumkitWasm)
         self._local = _threading.local()
         self._state()  # instantiate now, so that a broken module fails at construction
+        _INSTANCES.add(self)
         return self
 
     def _state(self) -> _State:
         try:
             state: _State = self._local.state
         except AttributeError:
-            state = self._local.state = _State()
+            state = _State()
+            if _FAST:
+                for name in _FAST_CALLS:
+                    setattr(self._local, name, getattr(state, name))
+            self._local.state = state
         return state
 
     def clamp_i8(self, x: int) -> int:
@@ -196,6 +476,8 @@ class _NumkitWasm(Numkit):
             _st.reset()
 
     def half(self, x: float) -> float:
+        if not isinstance(x, (int, float)):
+            raise TypeError(f"half(): x must be a float, not {type(x).__name__}")
         _st = self._state()
         try:
             _r: float = _st.f_half(float(x))
@@ -299,3 +581,164 @@ class _NumkitWasm(Numkit):
         except _TRAPS as _e:
             _trap("wrap_u8", _e)
         return _r & 0xFF
+
+
+class _NumkitWasmFast(_NumkitWasm):
+    """Numkit on the fast path: scalar functions get specialised bodies."""
+
+    __slots__ = ()
+
+    def clamp_i8(self, x: int) -> int:
+        if not isinstance(x, int):
+            raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+        if not -32768 <= x <= 32767:
+            raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+        try:
+            _call, _trap, _vi, _vb = self._local.x_clamp_i8
+        except AttributeError:
+            _call, _trap, _vi, _vb = self._state().x_clamp_i8
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            if not isinstance(x, int):
+                raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("clamp_i8", _e, _trap)
+        _r: int = _vb[0]
+        return _r
+
+    def half(self, x: float) -> float:
+        try:
+            _call, _trap, _vf = self._local.x_half
+        except AttributeError:
+            _call, _trap, _vf = self._state().x_half
+        try:
+            _vf[0] = x
+        except (ValueError, TypeError):
+            if not isinstance(x, (int, float)):
+                raise TypeError(f"half(): x must be a float, not {type(x).__name__}")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("half", _e, _trap)
+        _r: float = _vf[0]
+        return _r
+
+    def i64_min(self) -> int:
+        try:
+            _call, _trap, _vq = self._local.x_i64_min
+        except AttributeError:
+            _call, _trap, _vq = self._state().x_i64_min
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("i64_min", _e, _trap)
+        _r: int = _vq[0]
+        return _r
+
+    def neg_i16(self, x: int) -> int:
+        if not isinstance(x, int):
+            raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+        if not -32768 <= x <= 32767:
+            raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+        try:
+            _call, _trap, _vi, _vh = self._local.x_neg_i16
+        except AttributeError:
+            _call, _trap, _vi, _vh = self._state().x_neg_i16
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            if not isinstance(x, int):
+                raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("neg_i16", _e, _trap)
+        _r: int = _vh[0]
+        return _r
+
+    def not_(self, b: bool) -> bool:
+        try:
+            _call, _trap, _vI, _vi = self._local.x_not_
+        except AttributeError:
+            _call, _trap, _vI, _vi = self._state().x_not_
+        _vI[0] = 1 if b else 0
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("not_", _e, _trap)
+        _r: int = _vi[0]
+        return _r != 0
+
+    def ptr_add(self, p: int, n: int) -> int:
+        try:
+            _call, _trap, _vI = self._local.x_ptr_add
+        except AttributeError:
+            _call, _trap, _vI = self._state().x_ptr_add
+        try:
+            _vI[0] = p
+            _vI[4] = n
+        except (ValueError, TypeError):
+            if not isinstance(p, int):
+                raise TypeError(f"ptr_add(): p must be an int, not {type(p).__name__}")
+            if not isinstance(n, int):
+                raise TypeError(f"ptr_add(): n must be an int, not {type(n).__name__}")
+            if not 0 <= p <= 0xFFFFFFFF:
+                raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("ptr_add", _e, _trap)
+        _r: int = _vI[0]
+        return _r
+
+    def u32_top(self) -> int:
+        try:
+            _call, _trap, _vI = self._local.x_u32_top
+        except AttributeError:
+            _call, _trap, _vI = self._state().x_u32_top
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("u32_top", _e, _trap)
+        _r: int = _vI[0]
+        return _r
+
+    def u64_max(self) -> int:
+        try:
+            _call, _trap, _vQ = self._local.x_u64_max
+        except AttributeError:
+            _call, _trap, _vQ = self._state().x_u64_max
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("u64_max", _e, _trap)
+        _r: int = _vQ[0]
+        return _r
+
+    def wrap_u8(self, x: int) -> int:
+        if not isinstance(x, int):
+            raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+        if not 0 <= x <= 65535:
+            raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+        try:
+            _call, _trap, _vi, _vB = self._local.x_wrap_u8
+        except AttributeError:
+            _call, _trap, _vi, _vB = self._state().x_wrap_u8
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            if not isinstance(x, int):
+                raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+            if not 0 <= x <= 65535:
+                raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+            raise
+        _e = _call()
+        if _e or _trap[0]:
+            _fail("wrap_u8", _e, _trap)
+        _r: int = _vB[0]
+        return _r

@@ -30,6 +30,10 @@ def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype
     return func
 
 
+def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
+    raise TypeError(f"{function}(): {error}") from None
+
+
 def _no_c_abi(function: str) -> _NoReturn:
     raise TextkitError(f"{function}: multi-value results have no C ABI; use the wasm backend")
 
@@ -135,12 +139,21 @@ class _TextkitNative(Textkit):
         return self
 
     def count_char(self, text: str, c: int) -> int:
-        if not 0 <= c <= 0xFFFFFFFF:
-            raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
+        try:
+            _bad = c >> 32
+        except TypeError:
+            _bad = True
+        if _bad:
+            if not isinstance(c, int):
+                raise TypeError(f"count_char(): c must be an int, not {type(c).__name__}")
+            if not 0 <= c <= 0xFFFFFFFF:
+                raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
         try:
             _a0, _n0 = _str_arg("count_char", text)
             _r: int = self._f_count_char(_a0, _n0, c)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("count_char", _e)
         finally:
             self._reset()
 
@@ -149,6 +162,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _bytes_arg("fixed16", data)
             _r: int | None = self._f_fixed16(_a0, _n0)
             return _get_bytes("fixed16", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("fixed16", _e)
         finally:
             self._reset()
 
@@ -157,6 +172,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _str_arg("parse_u32", text)
             _r: int = self._f_parse_u32(_a0, _n0)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("parse_u32", _e)
         finally:
             self._reset()
 
@@ -165,6 +182,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _bytes_arg("reverse", data)
             _r: int | None = self._f_reverse(_a0, _n0)
             return _get_bytes("reverse", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("reverse", _e)
         finally:
             self._reset()
 
@@ -173,6 +192,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _list_arg(xs, "d")
             _r: int | None = self._f_scale(_a0.buffer_info()[0] or _EMPTY, _n0, k)
             return _get_list("scale", _r, "d")
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("scale", _e)
         finally:
             self._reset()
 
@@ -181,6 +202,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _bytes_arg("sha256", data)
             _r: int | None = self._f_sha256(_a0, _n0)
             return _get_bytes("sha256", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("sha256", _e)
         finally:
             self._reset()
 
@@ -189,6 +212,8 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _bytes_arg("sum_bytes", data)
             _r: int = self._f_sum_bytes(_a0, _n0)
             return _r
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("sum_bytes", _e)
         finally:
             self._reset()
 
@@ -197,5 +222,7 @@ class _TextkitNative(Textkit):
             _a0, _n0 = _str_arg("upper", text)
             _r: int | None = self._f_upper(_a0, _n0)
             return _get_str("upper", _r)
+        except _ctypes.ArgumentError as _e:
+            _bad_argument("upper", _e)
         finally:
             self._reset()

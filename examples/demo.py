@@ -9,16 +9,17 @@ import hashlib
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for pkg in ("fib", "textkit", "numkit", "cfib"):
     sys.path.insert(0, os.path.join(ROOT, "generated", pkg))
 
-import cfib  # noqa: E402
-import fib  # noqa: E402
-import numkit  # noqa: E402
-import textkit  # noqa: E402
+import cfib
+import fib
+import numkit
+import textkit
 
 OUT = os.path.join(ROOT, "guests", "out")
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import operator as _operator
+from typing import Any as _Any
+
 __all__ = ["{{ class }}Error", "{{ class }}InputError", "{{ class }}Trap"]
 
 
@@ -23,8 +26,31 @@ class {{ class }}Trap({{ class }}Error):
 
 
 class {{ class }}InputError({{ class }}Error, ValueError):
-    """The guest refused the input: it returned a null result pointer."""
+    """The guest returned a null result pointer: it refused the input (wrong length, bad
+    data), or its arena had no room left for the result (the protocol cannot tell these
+    apart; see docs/guest-protocol.md of wasm2py)."""
 
     def __init__(self, function: str) -> None:
-        super().__init__(f"{function}: the guest refused the input (it returned a null result)")
+        super().__init__(
+            f"{function}: the guest refused the input (it returned a null result; "
+            "a guest also does that when its arena has no room for the result)"
+        )
         self.function = function
+
+
+def _index_arg(function: str, name: str, value: _Any) -> int:
+    """An integer argument: anything with ``__index__`` (int, bool, numpy integers)."""
+    try:
+        return _operator.index(value)
+    except TypeError:
+        raise TypeError(f"{function}(): {name} must be an int, not {type(value).__name__}") from None
+
+
+def _real_arg(function: str, name: str, value: _Any) -> float:
+    """A float argument: any real number (``__float__`` or ``__index__``), never text."""
+    if not isinstance(value, (str, bytes, bytearray)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{function}(): {name} must be a real number, not {type(value).__name__}")

@@ -20,7 +20,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import {{ class }}
-from ._errors import {{ class }}Error{% if uses_arena %}, {{ class }}InputError{% endif %}
+from ._errors import {{ class }}Error{% if uses_arena %}, {{ class }}InputError{% endif %}{% if uses_index %}, _index_arg{% endif %}{% if uses_real %}, _real_arg{% endif %}
 
 
 def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:

@@ -38,7 +38,7 @@ from typing import NoReturn as _NoReturn
 import wasmtime as _wt
 
 from . import {{ class }}
-from ._errors import {{ class }}Error, {% if uses_arena %}{{ class }}InputError, {% endif %}{{ class }}Trap
+from ._errors import {{ class }}Error, {% if uses_arena %}{{ class }}InputError, {% endif %}{{ class }}Trap{% if uses_index %}, _index_arg{% endif %}{% if uses_real %}, _real_arg{% endif %}
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "{{ wasm_file }}")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)

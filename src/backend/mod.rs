@@ -68,6 +68,8 @@ struct WasmPy<'a> {
     state_slots: Vec<String>,
     uses_arena: bool,
     uses_sequence: bool,
+    uses_index: bool,
+    uses_real: bool,
 }
 
 #[derive(Template)]
@@ -80,6 +82,8 @@ struct NativePy<'a> {
     native_slots: Vec<String>,
     uses_arena: bool,
     uses_sequence: bool,
+    uses_index: bool,
+    uses_real: bool,
 }
 
 #[derive(Template)]
@@ -94,6 +98,22 @@ struct Pyproject<'a> {
 }
 
 /// `names` in the order ruff's RUF022 (`__all__`) and RUF023 (`__slots__`) expect.
+/// The wasm backend's generated lines of a function: both of its bodies.
+fn wasm_lines(f: &FnView) -> Vec<&String> {
+    f.body.iter().chain(f.fast_body.iter().flatten()).collect()
+}
+
+fn native_lines(f: &FnView) -> Vec<&String> {
+    f.native_body.iter().collect()
+}
+
+/// Whether any generated body calls `helper` (so the template imports it).
+fn calls(functions: &[FnView], lines: fn(&FnView) -> Vec<&String>, helper: &str) -> bool {
+    functions
+        .iter()
+        .any(|f| lines(f).iter().any(|l| l.contains(helper)))
+}
+
 fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = names.collect();
     v.sort_by(|a, b| natural_cmp(a, b));
@@ -254,6 +274,8 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 ),
                 uses_arena: iface.uses_arena,
                 uses_sequence,
+                uses_index: calls(&functions, wasm_lines, "_index_arg("),
+                uses_real: calls(&functions, wasm_lines, "_real_arg("),
             },
             "_wasm.py",
         )?,
@@ -275,6 +297,8 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 ),
                 uses_arena: iface.uses_arena,
                 uses_sequence,
+                uses_index: calls(&functions, native_lines, "_index_arg("),
+                uses_real: calls(&functions, native_lines, "_real_arg("),
             },
             "_native.py",
         )?,

@@ -251,19 +251,23 @@ fn docstring(lines: &[String], indent: usize) -> String {
     out
 }
 
-/// `TypeError` for arguments of the wrong type, naming the parameter.
+/// Argument conversion, the same on every backend and path: an integer parameter takes
+/// any object with `__index__` (int, bool, numpy integers), a float parameter any real
+/// number except text. Anything else is a `TypeError` naming the parameter.
 pub fn type_checks(f: &Function) -> Vec<String> {
     let mut lines = Vec::new();
     for p in &f.params {
-        let (check, what) = match p.ty {
-            Ty::Num(n) if n.is_float() => ("(int, float)", "a float"),
-            Ty::Num(_) | Ty::Ptr => ("int", "an int"),
+        let helper = match p.ty {
+            Ty::Num(n) if n.is_float() => "_real_arg",
+            Ty::Num(_) | Ty::Ptr => "_index_arg",
             _ => continue,
         };
-        lines.push(format!("if not isinstance({}, {check}):", p.name));
         lines.push(format!(
-            "    raise TypeError(f\"{}(): {} must be {what}, not {{type({}).__name__}}\")",
-            f.py_name, p.name, p.name
+            "{} = {helper}({}, {:?}, {})",
+            p.name,
+            py_str(&f.py_name),
+            p.name,
+            p.name
         ));
     }
     lines

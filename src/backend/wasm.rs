@@ -28,26 +28,15 @@ fn raw_type(ty: Ty) -> &'static str {
 }
 
 pub fn body(f: &Function) -> Vec<String> {
-    let mut out = range_checks(f, PTR_MAX);
-    // `float()` below would also take a str: check first. (wasmtime-py itself refuses
-    // anything but an int for an integer parameter.)
-    let floats = Function {
-        params: f
-            .params
-            .iter()
-            .filter(|p| matches!(p.ty, Ty::Num(Num::F32 | Num::F64)))
-            .cloned()
-            .collect(),
-        ..f.clone()
-    };
-    out.extend(type_checks(&floats));
+    // wasmtime-py takes only int and float objects: convert first, then check ranges.
+    let mut out = type_checks(f);
+    out.extend(range_checks(f, PTR_MAX));
     let name = py_str(&f.py_name);
     let mut puts = Vec::new();
     let mut args = Vec::new();
     for (i, p) in f.params.iter().enumerate() {
         let v = &p.name;
         match p.ty {
-            Ty::Num(Num::F32 | Num::F64) => args.push(format!("float({v})")),
             Ty::Num(_) | Ty::Ptr => args.push(v.clone()),
             Ty::Bool => args.push(format!("1 if {v} else 0")),
             Ty::Bytes | Ty::Str | Ty::List(_) => {

@@ -17,7 +17,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Cfib
-from ._errors import CfibError, CfibInputError
+from ._errors import CfibError, CfibInputError, _index_arg
 
 
 def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
@@ -140,8 +140,7 @@ class _CfibNative(Cfib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(n, int):
-                raise TypeError(f"fibonacci_c(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("fibonacci_c", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
         try:
@@ -197,8 +196,7 @@ class _CfibNative(Cfib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(n, int):
-                raise TypeError(f"is_even(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("is_even", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
         try:

@@ -33,7 +33,7 @@ from typing import NoReturn as _NoReturn
 import wasmtime as _wt
 
 from . import Cfib
-from ._errors import CfibError, CfibInputError, CfibTrap
+from ._errors import CfibError, CfibInputError, CfibTrap, _index_arg
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "cfib.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
@@ -426,6 +426,7 @@ class _CfibWasm(Cfib):
         return state
 
     def fibonacci_c(self, n: int) -> int:
+        n = _index_arg("fibonacci_c", "n", n)
         if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
             raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
         _st = self._state()
@@ -481,6 +482,7 @@ class _CfibWasm(Cfib):
             _st.reset()
 
     def is_even(self, n: int) -> bool:
+        n = _index_arg("is_even", "n", n)
         if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
             raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
         _st = self._state()
@@ -504,8 +506,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
-            if not isinstance(n, int):
-                raise TypeError(f"fibonacci_c(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("fibonacci_c", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
             raise
@@ -523,8 +524,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
-            if not isinstance(n, int):
-                raise TypeError(f"is_even(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("is_even", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
             raise

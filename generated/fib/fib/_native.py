@@ -15,7 +15,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Fib
-from ._errors import FibError
+from ._errors import FibError, _index_arg
 
 
 def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
@@ -72,10 +72,8 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(a, int):
-                raise TypeError(f"add(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"add(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("add", "a", a)
+            b = _index_arg("add", "b", b)
             if not -2147483648 <= a <= 2147483647:
                 raise OverflowError(f"add(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
@@ -92,10 +90,8 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(a, int):
-                raise TypeError(f"divide(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"divide(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("divide", "a", a)
+            b = _index_arg("divide", "b", b)
             if not -2147483648 <= a <= 2147483647:
                 raise OverflowError(f"divide(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
@@ -112,8 +108,7 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(n, int):
-                raise TypeError(f"fibonacci(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("fibonacci", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
         try:
@@ -128,10 +123,8 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(a, int):
-                raise TypeError(f"gcd(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"gcd(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("gcd", "a", a)
+            b = _index_arg("gcd", "b", b)
             if not 0 <= a <= 0xFFFFFFFF:
                 raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
             if not 0 <= b <= 0xFFFFFFFF:
@@ -148,8 +141,7 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(n, int):
-                raise TypeError(f"is_prime(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("is_prime", "n", n)
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
         try:
@@ -164,10 +156,8 @@ class _FibNative(Fib):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(arg0, int):
-                raise TypeError(f"mix(): arg0 must be an int, not {type(arg0).__name__}")
-            if not isinstance(arg1, int):
-                raise TypeError(f"mix(): arg1 must be an int, not {type(arg1).__name__}")
+            arg0 = _index_arg("mix", "arg0", arg0)
+            arg1 = _index_arg("mix", "arg1", arg1)
             if not -2147483648 <= arg0 <= 2147483647:
                 raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
             if not -9223372036854775808 <= arg1 <= 9223372036854775807:

@@ -30,7 +30,7 @@ from typing import NoReturn as _NoReturn
 import wasmtime as _wt
 
 from . import Fib
-from ._errors import FibError, FibTrap
+from ._errors import FibError, FibTrap, _index_arg
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "fib.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
@@ -330,6 +330,8 @@ class _FibWasm(Fib):
         return state
 
     def add(self, a: int, b: int) -> int:
+        a = _index_arg("add", "a", a)
+        b = _index_arg("add", "b", b)
         if not -2147483648 <= a <= 2147483647:
             raise OverflowError(f"add(): a={a!r} is out of range for i32")
         if not -2147483648 <= b <= 2147483647:
@@ -342,6 +344,8 @@ class _FibWasm(Fib):
         return _r
 
     def divide(self, a: int, b: int) -> int:
+        a = _index_arg("divide", "a", a)
+        b = _index_arg("divide", "b", b)
         if not -2147483648 <= a <= 2147483647:
             raise OverflowError(f"divide(): a={a!r} is out of range for i32")
         if not -2147483648 <= b <= 2147483647:
@@ -354,6 +358,7 @@ class _FibWasm(Fib):
         return _r
 
     def fibonacci(self, n: int) -> int:
+        n = _index_arg("fibonacci", "n", n)
         if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
             raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
         _st = self._state()
@@ -364,6 +369,8 @@ class _FibWasm(Fib):
         return _r & 0xFFFFFFFFFFFFFFFF
 
     def gcd(self, a: int, b: int) -> int:
+        a = _index_arg("gcd", "a", a)
+        b = _index_arg("gcd", "b", b)
         if not 0 <= a <= 0xFFFFFFFF:
             raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
         if not 0 <= b <= 0xFFFFFFFF:
@@ -376,6 +383,7 @@ class _FibWasm(Fib):
         return _r & 0xFFFFFFFF
 
     def is_prime(self, n: int) -> bool:
+        n = _index_arg("is_prime", "n", n)
         if not 0 <= n <= 0xFFFFFFFF:
             raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
         _st = self._state()
@@ -386,6 +394,8 @@ class _FibWasm(Fib):
         return _r != 0
 
     def mix(self, arg0: int, arg1: int) -> float:
+        arg0 = _index_arg("mix", "arg0", arg0)
+        arg1 = _index_arg("mix", "arg1", arg1)
         if not -2147483648 <= arg0 <= 2147483647:
             raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
         if not -9223372036854775808 <= arg1 <= 9223372036854775807:
@@ -412,10 +422,8 @@ class _FibWasmFast(_FibWasm):
             _vi[0] = a
             _vi[4] = b
         except (ValueError, TypeError):
-            if not isinstance(a, int):
-                raise TypeError(f"add(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"add(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("add", "a", a)
+            b = _index_arg("add", "b", b)
             if not -2147483648 <= a <= 2147483647:
                 raise OverflowError(f"add(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
@@ -436,10 +444,8 @@ class _FibWasmFast(_FibWasm):
             _vi[0] = a
             _vi[4] = b
         except (ValueError, TypeError):
-            if not isinstance(a, int):
-                raise TypeError(f"divide(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"divide(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("divide", "a", a)
+            b = _index_arg("divide", "b", b)
             if not -2147483648 <= a <= 2147483647:
                 raise OverflowError(f"divide(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
@@ -459,8 +465,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
-            if not isinstance(n, int):
-                raise TypeError(f"fibonacci(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("fibonacci", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
             raise
@@ -479,10 +484,8 @@ class _FibWasmFast(_FibWasm):
             _vI[0] = a
             _vI[4] = b
         except (ValueError, TypeError):
-            if not isinstance(a, int):
-                raise TypeError(f"gcd(): a must be an int, not {type(a).__name__}")
-            if not isinstance(b, int):
-                raise TypeError(f"gcd(): b must be an int, not {type(b).__name__}")
+            a = _index_arg("gcd", "a", a)
+            b = _index_arg("gcd", "b", b)
             if not 0 <= a <= 0xFFFFFFFF:
                 raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
             if not 0 <= b <= 0xFFFFFFFF:
@@ -502,8 +505,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _vI[0] = n
         except (ValueError, TypeError):
-            if not isinstance(n, int):
-                raise TypeError(f"is_prime(): n must be an int, not {type(n).__name__}")
+            n = _index_arg("is_prime", "n", n)
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
             raise
@@ -522,10 +524,8 @@ class _FibWasmFast(_FibWasm):
             _vi[0] = arg0
             _vq[2] = arg1
         except (ValueError, TypeError):
-            if not isinstance(arg0, int):
-                raise TypeError(f"mix(): arg0 must be an int, not {type(arg0).__name__}")
-            if not isinstance(arg1, int):
-                raise TypeError(f"mix(): arg1 must be an int, not {type(arg1).__name__}")
+            arg0 = _index_arg("mix", "arg0", arg0)
+            arg1 = _index_arg("mix", "arg1", arg1)
             if not -2147483648 <= arg0 <= 2147483647:
                 raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
             if not -9223372036854775808 <= arg1 <= 9223372036854775807:

@@ -17,7 +17,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Numkit
-from ._errors import NumkitError, NumkitInputError
+from ._errors import NumkitError, NumkitInputError, _index_arg
 
 
 def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
@@ -154,8 +154,7 @@ class _NumkitNative(Numkit):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(x, int):
-                raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("clamp_i8", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         try:
@@ -205,8 +204,7 @@ class _NumkitNative(Numkit):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(x, int):
-                raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("neg_i16", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         try:
@@ -238,10 +236,8 @@ class _NumkitNative(Numkit):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(p, int):
-                raise TypeError(f"ptr_add(): p must be an int, not {type(p).__name__}")
-            if not isinstance(n, int):
-                raise TypeError(f"ptr_add(): n must be an int, not {type(n).__name__}")
+            p = _index_arg("ptr_add", "p", p)
+            n = _index_arg("ptr_add", "n", n)
             if not 0 <= p <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
             if not 0 <= n <= 0xFFFFFFFF:
@@ -282,8 +278,7 @@ class _NumkitNative(Numkit):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(x, int):
-                raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("wrap_u8", "x", x)
             if not 0 <= x <= 65535:
                 raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         try:

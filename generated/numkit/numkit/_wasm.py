@@ -33,7 +33,7 @@ from typing import NoReturn as _NoReturn
 import wasmtime as _wt
 
 from . import Numkit
-from ._errors import NumkitError, NumkitInputError, NumkitTrap
+from ._errors import NumkitError, NumkitInputError, NumkitTrap, _index_arg, _real_arg
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "numkit.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
@@ -454,6 +454,7 @@ class _NumkitWasm(Numkit):
         return state
 
     def clamp_i8(self, x: int) -> int:
+        x = _index_arg("clamp_i8", "x", x)
         if not -32768 <= x <= 32767:
             raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         _st = self._state()
@@ -476,11 +477,10 @@ class _NumkitWasm(Numkit):
             _st.reset()
 
     def half(self, x: float) -> float:
-        if not isinstance(x, (int, float)):
-            raise TypeError(f"half(): x must be a float, not {type(x).__name__}")
+        x = _real_arg("half", "x", x)
         _st = self._state()
         try:
-            _r: float = _st.f_half(float(x))
+            _r: float = _st.f_half(x)
         except _TRAPS as _e:
             _trap("half", _e)
         return _r
@@ -505,6 +505,7 @@ class _NumkitWasm(Numkit):
             _st.reset()
 
     def neg_i16(self, x: int) -> int:
+        x = _index_arg("neg_i16", "x", x)
         if not -32768 <= x <= 32767:
             raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         _st = self._state()
@@ -534,6 +535,8 @@ class _NumkitWasm(Numkit):
             _st.reset()
 
     def ptr_add(self, p: int, n: int) -> int:
+        p = _index_arg("ptr_add", "p", p)
+        n = _index_arg("ptr_add", "n", n)
         if not 0 <= p <= 0xFFFFFFFF:
             raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
         if not 0 <= n <= 0xFFFFFFFF:
@@ -573,6 +576,7 @@ class _NumkitWasm(Numkit):
         return _r & 0xFFFFFFFFFFFFFFFF
 
     def wrap_u8(self, x: int) -> int:
+        x = _index_arg("wrap_u8", "x", x)
         if not 0 <= x <= 65535:
             raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         _st = self._state()
@@ -589,8 +593,7 @@ class _NumkitWasmFast(_NumkitWasm):
     __slots__ = ()
 
     def clamp_i8(self, x: int) -> int:
-        if not isinstance(x, int):
-            raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+        x = _index_arg("clamp_i8", "x", x)
         if not -32768 <= x <= 32767:
             raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         try:
@@ -600,8 +603,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _vi[0] = x
         except (ValueError, TypeError):
-            if not isinstance(x, int):
-                raise TypeError(f"clamp_i8(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("clamp_i8", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
             raise
@@ -619,8 +621,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _vf[0] = x
         except (ValueError, TypeError):
-            if not isinstance(x, (int, float)):
-                raise TypeError(f"half(): x must be a float, not {type(x).__name__}")
+            x = _real_arg("half", "x", x)
             raise
         _e = _call()
         if _e or _trap[0]:
@@ -640,8 +641,7 @@ class _NumkitWasmFast(_NumkitWasm):
         return _r
 
     def neg_i16(self, x: int) -> int:
-        if not isinstance(x, int):
-            raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+        x = _index_arg("neg_i16", "x", x)
         if not -32768 <= x <= 32767:
             raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         try:
@@ -651,8 +651,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _vi[0] = x
         except (ValueError, TypeError):
-            if not isinstance(x, int):
-                raise TypeError(f"neg_i16(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("neg_i16", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
             raise
@@ -683,10 +682,8 @@ class _NumkitWasmFast(_NumkitWasm):
             _vI[0] = p
             _vI[4] = n
         except (ValueError, TypeError):
-            if not isinstance(p, int):
-                raise TypeError(f"ptr_add(): p must be an int, not {type(p).__name__}")
-            if not isinstance(n, int):
-                raise TypeError(f"ptr_add(): n must be an int, not {type(n).__name__}")
+            p = _index_arg("ptr_add", "p", p)
+            n = _index_arg("ptr_add", "n", n)
             if not 0 <= p <= 0xFFFFFFFF:
                 raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
             if not 0 <= n <= 0xFFFFFFFF:
@@ -721,8 +718,7 @@ class _NumkitWasmFast(_NumkitWasm):
         return _r
 
     def wrap_u8(self, x: int) -> int:
-        if not isinstance(x, int):
-            raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+        x = _index_arg("wrap_u8", "x", x)
         if not 0 <= x <= 65535:
             raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         try:
@@ -732,8 +728,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _vi[0] = x
         except (ValueError, TypeError):
-            if not isinstance(x, int):
-                raise TypeError(f"wrap_u8(): x must be an int, not {type(x).__name__}")
+            x = _index_arg("wrap_u8", "x", x)
             if not 0 <= x <= 65535:
                 raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
             raise

@@ -17,7 +17,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Textkit
-from ._errors import TextkitError, TextkitInputError
+from ._errors import TextkitError, TextkitInputError, _index_arg
 
 
 def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
@@ -144,8 +144,7 @@ class _TextkitNative(Textkit):
         except TypeError:
             _bad = True
         if _bad:
-            if not isinstance(c, int):
-                raise TypeError(f"count_char(): c must be an int, not {type(c).__name__}")
+            c = _index_arg("count_char", "c", c)
             if not 0 <= c <= 0xFFFFFFFF:
                 raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
         try:

@@ -33,7 +33,7 @@ from typing import NoReturn as _NoReturn
 import wasmtime as _wt
 
 from . import Textkit
-from ._errors import TextkitError, TextkitInputError, TextkitTrap
+from ._errors import TextkitError, TextkitInputError, TextkitTrap, _index_arg, _real_arg
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "textkit.wasm")
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
@@ -430,6 +430,7 @@ class _TextkitWasm(Textkit):
         return state
 
     def count_char(self, text: str, c: int) -> int:
+        c = _index_arg("count_char", "c", c)
         if not 0 <= c <= 0xFFFFFFFF:
             raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
         _st = self._state()
@@ -476,12 +477,11 @@ class _TextkitWasm(Textkit):
             _st.reset()
 
     def scale(self, xs: _Sequence[float], k: float) -> list[float]:
-        if not isinstance(k, (int, float)):
-            raise TypeError(f"scale(): k must be a float, not {type(k).__name__}")
+        k = _real_arg("scale", "k", k)
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("scale", xs, "d")
-            _r: int = _st.f_scale(_p0, _n0, float(k))
+            _r: int = _st.f_scale(_p0, _n0, k)
             return _st.get_list("scale", _r, "d")
         except _TRAPS as _e:
             _trap("scale", _e)

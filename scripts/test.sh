@@ -17,11 +17,14 @@ cargo test --locked -q 2>&1 | tail -n 25
 echo "== generated/ is what wasm2py writes now"
 scripts/regen.sh --check
 
-echo "== ruff and mypy --strict on generated/"
-.venv/bin/ruff check generated
+echo "== ruff and mypy --strict on generated/; ruff on the Python tests and examples"
+.venv/bin/ruff check generated tests/python tests/web examples
 for pkg in generated/*/; do
     (cd "$pkg" && "$root/.venv/bin/mypy" --strict --no-error-summary "$(basename "$pkg")")
 done
 
-echo "== pytest"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+echo "== pytest: the runtime suite (fast path), the web apps as real servers"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/web
+
+echo "== pytest: the runtime suite again on wasmtime-py's public API (WASM2PY_FAST_PATH=0)"
+WASM2PY_FAST_PATH=0 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

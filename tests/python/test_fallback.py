@@ -24,7 +24,7 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("bare-venv")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    probe = subprocess.run([str(python), "-c", "import wasmtime"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", "import wasmtime"], check=False, capture_output=True)
     assert probe.returncode != 0, "the bare virtualenv must not see wasmtime"
     return python
 
@@ -32,6 +32,7 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(python: Path, code: str, pythonpath: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(python), "-c", code],
+        check=False,
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(pythonpath), "PATH": "/usr/bin:/bin", **env},

@@ -18,8 +18,22 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     echo "== adding the wasm32-unknown-unknown Rust target"
     rustup target add wasm32-unknown-unknown
 fi
-# guests/rust pins its toolchain; make sure that one has the target too.
-(cd guests/rust && { rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown; })
+# guests/rust pins its toolchain (reproducible .wasm bytes). Where that version is the
+# installed stable one under another name, link it rather than download it.
+pinned=$(sed -n 's/^channel = "\(.*\)"/\1/p' guests/rust/rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$pinned"; then
+    if [[ $(rustc +stable --version 2>/dev/null) == "rustc $pinned "* ]]; then
+        echo "== linking the installed stable toolchain as $pinned"
+        rustup toolchain link "$pinned" "$(rustc +stable --print sysroot)"
+    fi
+fi
+# Make sure the pinned toolchain has the wasm32 target too.
+(
+    cd guests/rust
+    if [[ ! -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]]; then
+        rustup target add wasm32-unknown-unknown
+    fi
+)
 
 if [[ ! -x .venv/bin/python ]]; then
     echo "== creating .venv"

@@ -86,7 +86,10 @@ pub fn body(f: &Function) -> Vec<String> {
             }
         }
     }
-    let call = format!("self._f_{}({})", f.py_name, args.join(", "));
+    // Loading the function into a local first is measurably cheaper than calling
+    // `self._f_x(...)` directly (a slot attribute defeats the method-call fast path).
+    out.push(format!("_f = self._f_{}", f.py_name));
+    let call = format!("_f({})", args.join(", "));
     let ret = match &f.returns {
         Returns::One(t) => Some(*t),
         _ => None,

@@ -143,16 +143,18 @@ class _CfibNative(Cfib):
             n = _index_arg("fibonacci_c", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
+        _f = self._f_fibonacci_c
         try:
-            _r: int = self._f_fibonacci_c(n)
+            _r: int = _f(n)
         except _ctypes.ArgumentError as _e:
             _bad_argument("fibonacci_c", _e)
         return _r
 
     def crc32(self, data: bytes | bytearray | memoryview) -> int:
+        _f = self._f_crc32
         try:
             _a0, _n0 = _bytes_arg("crc32", data)
-            _r: int = self._f_crc32(_a0, _n0)
+            _r: int = _f(_a0, _n0)
             return _r
         except _ctypes.ArgumentError as _e:
             _bad_argument("crc32", _e)
@@ -160,9 +162,10 @@ class _CfibNative(Cfib):
             self._reset()
 
     def rot13(self, text: str) -> str:
+        _f = self._f_rot13
         try:
             _a0, _n0 = _str_arg("rot13", text)
-            _r: int | None = self._f_rot13(_a0, _n0)
+            _r: int | None = _f(_a0, _n0)
             return _get_str("rot13", _r)
         except _ctypes.ArgumentError as _e:
             _bad_argument("rot13", _e)
@@ -170,10 +173,11 @@ class _CfibNative(Cfib):
             self._reset()
 
     def xor_bytes(self, a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview) -> bytes:
+        _f = self._f_xor_bytes
         try:
             _a0, _n0 = _bytes_arg("xor_bytes", a)
             _a1, _n1 = _bytes_arg("xor_bytes", b)
-            _r: int | None = self._f_xor_bytes(_a0, _n0, _a1, _n1)
+            _r: int | None = _f(_a0, _n0, _a1, _n1)
             return _get_bytes("xor_bytes", _r)
         except _ctypes.ArgumentError as _e:
             _bad_argument("xor_bytes", _e)
@@ -181,9 +185,10 @@ class _CfibNative(Cfib):
             self._reset()
 
     def sum_i32(self, xs: _Sequence[int]) -> int:
+        _f = self._f_sum_i32
         try:
             _a0, _n0 = _list_arg(xs, "i")
-            _r: int = self._f_sum_i32(_a0.buffer_info()[0] or _EMPTY, _n0)
+            _r: int = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _r
         except _ctypes.ArgumentError as _e:
             _bad_argument("sum_i32", _e)
@@ -199,8 +204,9 @@ class _CfibNative(Cfib):
             n = _index_arg("is_even", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
+        _f = self._f_is_even
         try:
-            _r: bool = self._f_is_even(n)
+            _r: bool = _f(n)
         except _ctypes.ArgumentError as _e:
             _bad_argument("is_even", _e)
         return _r

@@ -78,8 +78,9 @@ class _FibNative(Fib):
                 raise OverflowError(f"add(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
                 raise OverflowError(f"add(): b={b!r} is out of range for i32")
+        _f = self._f_add
         try:
-            _r: int = self._f_add(a, b)
+            _r: int = _f(a, b)
         except _ctypes.ArgumentError as _e:
             _bad_argument("add", _e)
         return _r
@@ -96,8 +97,9 @@ class _FibNative(Fib):
                 raise OverflowError(f"divide(): a={a!r} is out of range for i32")
             if not -2147483648 <= b <= 2147483647:
                 raise OverflowError(f"divide(): b={b!r} is out of range for i32")
+        _f = self._f_divide
         try:
-            _r: int = self._f_divide(a, b)
+            _r: int = _f(a, b)
         except _ctypes.ArgumentError as _e:
             _bad_argument("divide", _e)
         return _r
@@ -111,8 +113,9 @@ class _FibNative(Fib):
             n = _index_arg("fibonacci", "n", n)
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
+        _f = self._f_fibonacci
         try:
-            _r: int = self._f_fibonacci(n)
+            _r: int = _f(n)
         except _ctypes.ArgumentError as _e:
             _bad_argument("fibonacci", _e)
         return _r
@@ -129,8 +132,9 @@ class _FibNative(Fib):
                 raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
             if not 0 <= b <= 0xFFFFFFFF:
                 raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
+        _f = self._f_gcd
         try:
-            _r: int = self._f_gcd(a, b)
+            _r: int = _f(a, b)
         except _ctypes.ArgumentError as _e:
             _bad_argument("gcd", _e)
         return _r
@@ -144,8 +148,9 @@ class _FibNative(Fib):
             n = _index_arg("is_prime", "n", n)
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
+        _f = self._f_is_prime
         try:
-            _r: bool = self._f_is_prime(n)
+            _r: bool = _f(n)
         except _ctypes.ArgumentError as _e:
             _bad_argument("is_prime", _e)
         return _r
@@ -162,8 +167,9 @@ class _FibNative(Fib):
                 raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
             if not -9223372036854775808 <= arg1 <= 9223372036854775807:
                 raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
+        _f = self._f_mix
         try:
-            _r: float = self._f_mix(arg0, arg1)
+            _r: float = _f(arg0, arg1)
         except _ctypes.ArgumentError as _e:
             _bad_argument("mix", _e)
         return _r

@@ -157,17 +157,19 @@ class _NumkitNative(Numkit):
             x = _index_arg("clamp_i8", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+        _f = self._f_clamp_i8
         try:
-            _r: int = self._f_clamp_i8(x)
+            _r: int = _f(x)
         except _ctypes.ArgumentError as _e:
             _bad_argument("clamp_i8", _e)
         return _r
 
     def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+        _f = self._f_dot
         try:
             _a0, _n0 = _list_arg(a, "f")
             _a1, _n1 = _list_arg(b, "f")
-            _r: float = self._f_dot(_a0.buffer_info()[0] or _EMPTY, _n0, _a1.buffer_info()[0] or _EMPTY, _n1)
+            _r: float = _f(_a0.buffer_info()[0] or _EMPTY, _n0, _a1.buffer_info()[0] or _EMPTY, _n1)
             return _r
         except _ctypes.ArgumentError as _e:
             _bad_argument("dot", _e)
@@ -175,23 +177,26 @@ class _NumkitNative(Numkit):
             self._reset()
 
     def half(self, x: float) -> float:
+        _f = self._f_half
         try:
-            _r: float = self._f_half(x)
+            _r: float = _f(x)
         except _ctypes.ArgumentError as _e:
             _bad_argument("half", _e)
         return _r
 
     def i64_min(self) -> int:
+        _f = self._f_i64_min
         try:
-            _r: int = self._f_i64_min()
+            _r: int = _f()
         except _ctypes.ArgumentError as _e:
             _bad_argument("i64_min", _e)
         return _r
 
     def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+        _f = self._f_minmax_i8
         try:
             _a0, _n0 = _list_arg(xs, "b")
-            _r: int | None = self._f_minmax_i8(_a0.buffer_info()[0] or _EMPTY, _n0)
+            _r: int | None = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _get_list("minmax_i8", _r, "b")
         except _ctypes.ArgumentError as _e:
             _bad_argument("minmax_i8", _e)
@@ -207,23 +212,26 @@ class _NumkitNative(Numkit):
             x = _index_arg("neg_i16", "x", x)
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+        _f = self._f_neg_i16
         try:
-            _r: int = self._f_neg_i16(x)
+            _r: int = _f(x)
         except _ctypes.ArgumentError as _e:
             _bad_argument("neg_i16", _e)
         return _r
 
     def not_(self, b: bool) -> bool:
+        _f = self._f_not_
         try:
-            _r: bool = self._f_not_(bool(b))
+            _r: bool = _f(bool(b))
         except _ctypes.ArgumentError as _e:
             _bad_argument("not_", _e)
         return _r
 
     def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+        _f = self._f_prefix_sums
         try:
             _a0, _n0 = _list_arg(xs, "q")
-            _r: int | None = self._f_prefix_sums(_a0.buffer_info()[0] or _EMPTY, _n0)
+            _r: int | None = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _get_list("prefix_sums", _r, "q")
         except _ctypes.ArgumentError as _e:
             _bad_argument("prefix_sums", _e)
@@ -242,16 +250,18 @@ class _NumkitNative(Numkit):
                 raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
+        _f = self._f_ptr_add
         try:
-            _r: int | None = self._f_ptr_add(p, n)
+            _r: int | None = _f(p, n)
         except _ctypes.ArgumentError as _e:
             _bad_argument("ptr_add", _e)
         return _r or 0
 
     def sum_u16(self, xs: _Sequence[int]) -> int:
+        _f = self._f_sum_u16
         try:
             _a0, _n0 = _list_arg(xs, "H")
-            _r: int = self._f_sum_u16(_a0.buffer_info()[0] or _EMPTY, _n0)
+            _r: int = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
             return _r
         except _ctypes.ArgumentError as _e:
             _bad_argument("sum_u16", _e)
@@ -259,15 +269,17 @@ class _NumkitNative(Numkit):
             self._reset()
 
     def u32_top(self) -> int:
+        _f = self._f_u32_top
         try:
-            _r: int = self._f_u32_top()
+            _r: int = _f()
         except _ctypes.ArgumentError as _e:
             _bad_argument("u32_top", _e)
         return _r
 
     def u64_max(self) -> int:
+        _f = self._f_u64_max
         try:
-            _r: int = self._f_u64_max()
+            _r: int = _f()
         except _ctypes.ArgumentError as _e:
             _bad_argument("u64_max", _e)
         return _r
@@ -281,8 +293,9 @@ class _NumkitNative(Numkit):
             x = _index_arg("wrap_u8", "x", x)
             if not 0 <= x <= 65535:
                 raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+        _f = self._f_wrap_u8
         try:
-            _r: int = self._f_wrap_u8(x)
+            _r: int = _f(x)
         except _ctypes.ArgumentError as _e:
             _bad_argument("wrap_u8", _e)
         return _r

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wasm2py::model::{AnnotationSource, Returns};
+use wasm2py::model::AnnotationSource;
 use wasm2py::wasm::{ExportKind, OtherKind};
 use wasm2py::{Error, Options};
 
@@ -97,16 +97,7 @@ fn inspect(opts: &Options) -> Result<ExitCode, Error> {
                 let f = iface.functions.iter().find(|f| f.export == e.name);
                 let what = match f {
                     Some(f) if f.annotated => {
-                        let params: Vec<String> = f
-                            .params
-                            .iter()
-                            .map(|p| format!("{}: {}", p.name, p.ty))
-                            .collect();
-                        let ret = match &f.returns {
-                            Returns::One(t) => format!(" -> {t}"),
-                            _ => String::new(),
-                        };
-                        format!("{}.{}({}){ret}", iface.class, f.py_name, params.join(", "))
+                        format!("{}.{}{}", iface.class, f.py_name, f.signature())
                     }
                     Some(f) => format!("{}.{} (not annotated)", iface.class, f.py_name),
                     None => match iface.skipped.iter().find(|(n, _)| *n == e.name) {

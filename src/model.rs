@@ -50,6 +50,20 @@ pub struct Function {
 }
 
 impl Function {
+    /// `(a: u32, b: u32) -> u32`: the typed parameter list and result, as annotated.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect();
+        let ret = match &self.returns {
+            Returns::One(t) => format!(" -> {t}"),
+            _ => String::new(),
+        };
+        format!("({}){ret}", params.join(", "))
+    }
+
     pub fn uses_arena(&self) -> bool {
         self.params.iter().any(|p| p.ty.uses_arena())
             || matches!(self.returns, Returns::One(t) if t.uses_arena())

@@ -200,20 +200,10 @@ fn doc_lines(f: &Function) -> Vec<String> {
         return f.docs.clone();
     }
     if f.annotated {
-        let params: Vec<String> = f
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.ty))
-            .collect();
-        let ret = match &f.returns {
-            Returns::One(t) => format!(" -> {t}"),
-            _ => String::new(),
-        };
         vec![format!(
-            "Calls the export ``{}({}){}``.",
+            "Calls the export ``{}{}``.",
             f.export,
-            params.join(", "),
-            ret
+            f.signature()
         )]
     } else {
         vec![format!(

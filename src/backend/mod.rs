@@ -14,7 +14,10 @@ use askama::Template;
 pub use python::FnView;
 
 /// The requirement the generated package puts on wasmtime-py.
-pub const WASMTIME_REQUIREMENT: &str = "wasmtime>=45";
+/// Versions 40 to 50 were tested with the fast path (the whole suite passes on each); a
+/// newer wasmtime-py falls back to the public API if its bindings changed, so widen this
+/// after running the suite on it.
+pub const WASMTIME_REQUIREMENT: &str = "wasmtime>=40,<51";
 
 fn header(iface: &Interface) -> String {
     let anns = match &iface.annotations {

@@ -88,7 +88,7 @@ class Numkit:
                 if path is None:
                     raise ImportError(
                         "numkit: no backend can load: wasmtime-py is not installed "
-                        "(pip install 'wasmtime>=45') and no native library was found "
+                        "(pip install 'wasmtime>=40,<51') and no native library was found "
                         f"(pass library=PATH, set ${_LIBRARY_ENV}, or put {_LIBRARY_NAMES[0]} "
                         "next to the package)"
                     ) from wasm_missing

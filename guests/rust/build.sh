@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the example guests for wasm32 and natively, and copies them to guests/out/:
-#   fib.wasm textkit.wasm numkit.wasm, the sidecars fib.wasm2py textkit.wasm2py,
-#   libfib.so libtextkit.so libnumkit.so
+#   fib.wasm textkit.wasm numkit.wasm regexkit.wasm, the sidecars fib.wasm2py
+#   textkit.wasm2py regexkit.wasm2py,
+#   libfib.so libtextkit.so libnumkit.so libregexkit.so
 # Usage: guests/rust/build.sh [wasm|native|all]   (default all; works from any cwd)
 #
 # The .wasm files are byte-for-byte reproducible: the toolchain is pinned in
@@ -17,8 +18,8 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 out=$(dirname "$here")/out
-crates=(fib textkit numkit)
-sidecars=(fib textkit) # numkit carries its annotations in a custom section
+crates=(fib textkit numkit regexkit)
+sidecars=(fib textkit regexkit) # numkit carries its annotations in a custom section
 
 cd "$here" # picks up rust-toolchain.toml
 export RUSTFLAGS="--remap-path-prefix=$here=/guests \

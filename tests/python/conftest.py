@@ -1,7 +1,7 @@
 """Shared set-up of the Python suite: the generated packages, the native libraries and the
 packages generated at test time from the spec-only modules.
 
-The example guests (fib, textkit, numkit, cfib) are imported from the committed packages in
+The example guests (fib, textkit, numkit, regexkit, cfib) are imported from the committed packages in
 generated/; the spec-only modules (rust_user, c_user) are generated once per session into a
 temporary directory by the wasm2py binary. Every built artifact this needs comes from
 scripts/build-guests.sh: a missing one fails the test that needs it (never a skip), with a
@@ -27,7 +27,7 @@ SPEC_OUT = ROOT / "tests" / "spec_modules" / "out"
 WASM2PY = ROOT / "target" / "release" / "wasm2py"
 
 # The example guests, whose packages are committed in generated/<name>.
-EXAMPLE_GUESTS = ("fib", "textkit", "numkit", "cfib")
+EXAMPLE_GUESTS = ("fib", "textkit", "numkit", "regexkit", "cfib")
 # The spec-only modules, generated at test time from tests/spec_modules/out/<name>.wasm.
 SPEC_GUESTS = ("rust_user", "c_user")
 ALL_GUESTS = EXAMPLE_GUESTS + SPEC_GUESTS
@@ -36,6 +36,7 @@ CLASS_NAMES = {
     "fib": "Fib",
     "textkit": "Textkit",
     "numkit": "Numkit",
+    "regexkit": "Regexkit",
     "cfib": "Cfib",
     "rust_user": "RustUser",
     "c_user": "CUser",

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import math
 import os
+import re
 import struct
 import zlib
 
@@ -225,6 +226,80 @@ def test_count_char_counts_code_points(backend, text, c):
     is_scalar = c <= 0x10FFFF and not 0xD800 <= c <= 0xDFFF
     expected = text.count(chr(c)) if is_scalar else 0
     assert backend("textkit").count_char(text, c) == expected
+
+
+@given(data=SMALL_DATA)
+@example(data=b"")
+def test_byte_len_is_the_length(backend, data):
+    textkit = backend("textkit")
+    assert textkit.byte_len(data) == len(data)
+    assert textkit.byte_len(bytearray(data)) == len(data)
+    assert textkit.byte_len(memoryview(data)) == len(data)
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 4096, 65536, 1 << 20])
+def test_zeros_are_n_zero_bytes(backend, n):
+    result = backend("textkit").zeros(n)
+    assert type(result) is bytes
+    assert result == bytes(n)
+
+
+def test_zeros_beyond_the_arena_is_refused(backend, packages):
+    # 256 MiB is the cap of wasm2py-arena on both builds: the guest returns null.
+    textkit = backend("textkit")
+    with pytest.raises(packages("textkit").TextkitInputError, match="zeros"):
+        textkit.zeros((256 << 20) + 1)
+    assert textkit.zeros(3) == b"\0\0\0"
+
+
+# ---- regexkit --------------------------------------------------------------------------
+
+# Patterns whose meaning is the same in Rust's regex crate and in Python's re, on the text
+# below, and that never match the empty string (the two libraries place empty matches
+# next to a previous match differently).
+REGEX_PATTERNS = [
+    "a+",
+    "[0-9]+",
+    "foo|bar",
+    r"\bcat\b",
+    "[A-Z][a-z]*",
+    "x{2,3}",
+    r"\d+\.\d+",
+    "^ab",
+    "(?i)é+",
+    "b[^b]*b",
+    "[αβγ]+",
+]
+regex_texts = st.text(alphabet=st.sampled_from("abcxfoXAZ019. éÉαβγ"), max_size=60)
+
+
+def py_find_all(pattern: str, text: str) -> str:
+    return "\n".join(m.group(0) for m in re.finditer(pattern, text))
+
+
+@pytest.mark.parametrize("pattern", REGEX_PATTERNS)
+@given(text=regex_texts)
+@example(text="foo bar cat concat 3.14 xxxx ABc")
+def test_regex_agrees_with_python_re(backend, pattern, text):
+    regexkit = backend("regexkit")
+    assert_bool(regexkit.is_match(pattern, text), re.search(pattern, text) is not None)
+    assert regexkit.find_all(pattern, text) == py_find_all(pattern, text)
+
+
+def test_regex_unicode_classes(backend):
+    regexkit = backend("regexkit")
+    assert regexkit.is_match(r"\p{Greek}", "abc λ") is True
+    assert regexkit.find_all(r"\w+", "héllo wörld, 日本語") == "héllo\nwörld\n日本語"
+    assert regexkit.find_all("z", "abc") == ""
+
+
+@pytest.mark.parametrize("pattern", ["(", "[a-", "a{2,1}", "\\"])
+def test_an_invalid_pattern_is_false_or_refused(backend, packages, pattern):
+    regexkit = backend("regexkit")
+    assert_bool(regexkit.is_match(pattern, "(a-\\"), False)
+    with pytest.raises(packages("regexkit").RegexkitInputError, match="find_all"):
+        regexkit.find_all(pattern, "(a-\\")
+    assert regexkit.find_all("a", "aa") == "a\na"  # still usable
 
 
 # ---- numkit ----------------------------------------------------------------------------
@@ -458,6 +533,7 @@ def test_one_mebibyte_through_textkit(backend, mebibyte):
     assert textkit.sha256(mebibyte) == hashlib.sha256(mebibyte).digest()
     assert textkit.reverse(mebibyte) == mebibyte[::-1]
     assert textkit.sum_bytes(mebibyte) == sum(mebibyte)
+    assert textkit.byte_len(mebibyte) == MIB
 
 
 def test_one_mebibyte_through_cfib(backend, mebibyte):

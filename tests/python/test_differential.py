@@ -68,6 +68,13 @@ floats = st.one_of(
 )
 
 
+# Valid and invalid regular expressions, and any short text as a pattern.
+pattern_args = st.one_of(
+    st.sampled_from(["a+", "[0-9]+", r"\w+", "ß|ǆ", "(", "[a-", "a{2,1}", ""]),
+    st.text(max_size=10),
+)
+
+
 def tuples(*strategies: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any, ...]]:
     return st.tuples(*strategies)
 
@@ -109,6 +116,16 @@ ARGUMENTS: dict[tuple[str, str], st.SearchStrategy[tuple[Any, ...]]] = {
     # Only decimal u32s: anything else traps.
     ("textkit", "parse_u32"): tuples(st.integers(0, 2**32 - 1).map(str)),
     ("textkit", "count_char"): tuples(text_args, unsigned(32)),
+    ("textkit", "byte_len"): tuples(data_args),
+    # Small n (each draw allocates n bytes), the u32 bounds and just past the arena's cap.
+    ("textkit", "zeros"): tuples(
+        st.one_of(
+            st.integers(0, 5000),
+            st.sampled_from([-1, 2**32, 2**32 - 1, (256 << 20) + 1]),
+        )
+    ),
+    ("regexkit", "is_match"): tuples(pattern_args, text_args),
+    ("regexkit", "find_all"): tuples(pattern_args, text_args),
     ("numkit", "clamp_i8"): tuples(signed(16)),
     ("numkit", "wrap_u8"): tuples(unsigned(16)),
     ("numkit", "neg_i16"): tuples(signed(16)),

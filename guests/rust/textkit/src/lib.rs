@@ -103,6 +103,40 @@ pub unsafe extern "C" fn count_char(ptr: *const u8, len: usize, c: u32) -> u32 {
     u32::try_from(text.chars().filter(|&x| x == c).count()).unwrap_or(u32::MAX)
 }
 
+/// The length of `data`, without reading it: isolates the cost of passing bytes in.
+/// Safe: nothing is read, any `(ptr, len)` is accepted.
+#[unsafe(no_mangle)]
+pub extern "C" fn byte_len(_ptr: *const u8, len: usize) -> u32 {
+    // At most 4 GiB on wasm32; saturate natively rather than wrap.
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// `n` zero bytes, handed out by the arena without a copy (its blocks are zeroed):
+/// isolates the cost of copying a result out. Refuses (null) when the arena cannot hold
+/// them.
+#[unsafe(no_mangle)]
+pub extern "C" fn zeros(n: u32) -> *mut Pair {
+    let Ok(n) = usize::try_from(n) else {
+        return std::ptr::null_mut();
+    };
+    let (buf, pair) = (
+        wasm2py_arena::alloc(n),
+        wasm2py_arena::alloc(size_of::<Pair>()),
+    );
+    if buf.is_null() || pair.is_null() {
+        return std::ptr::null_mut();
+    }
+    let pair = pair.cast::<Pair>();
+    // SAFETY: a fresh, 16-byte aligned arena block of the size of a `Pair`.
+    unsafe {
+        pair.write(Pair {
+            ptr: buf as usize,
+            len: n,
+        })
+    };
+    pair
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +218,16 @@ mod tests {
             2
         );
         assert_eq!(unsafe { count_char(text.as_ptr(), text.len(), 0xD800) }, 0);
+    }
+
+    #[test]
+    fn byte_len_and_zeros() {
+        assert_eq!(byte_len(std::ptr::null(), 0), 0);
+        assert_eq!(byte_len([7u8; 100].as_ptr(), 100), 100);
+        let out = bytes(zeros(1000)).unwrap();
+        assert_eq!(out.len(), 1000);
+        assert!(out.iter().all(|&b| b == 0));
+        assert_eq!(bytes(zeros(0)).unwrap(), b"");
+        assert_eq!(bytes(zeros(u32::MAX)), None); // beyond the arena's cap
     }
 }

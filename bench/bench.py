@@ -1,0 +1,818 @@
+"""wasm2py benchmarks: every variant measured side by side in one run, reported as ratios.
+
+Run through scripts/bench.sh (which builds what this needs first), or directly with
+``.venv/bin/python bench/bench.py [--quick] [--json PATH]`` once the guests are built
+(guests/out) and generated/ is up to date. See bench/README.md for what each number is.
+
+The machine is shared and noisy, so nothing here is an absolute threshold: every
+in-process measurement is a timeit loop, repeated, with all variants of a section
+interleaved (round-robin, in a rotating order) and the minimum over the repeats kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import functools
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import timeit
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ROOT / "generated"
+GUESTS_OUT = ROOT / "guests" / "out"
+LIBFIB = GUESTS_OUT / "libfib.so"
+LIBTEXTKIT = GUESTS_OUT / "libtextkit.so"
+LIBREGEXKIT = GUESTS_OUT / "libregexkit.so"
+
+for _name in ("fib", "textkit", "regexkit"):
+    sys.path.insert(0, str(GENERATED / _name))
+
+import wasmtime
+
+WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+
+KIB = 1 << 10
+MIB = 1 << 20
+
+
+# ---- timing ----------------------------------------------------------------------------
+
+
+class Settings:
+    """How long to measure: the defaults take about a minute; --quick a few seconds."""
+
+    def __init__(self, quick: bool) -> None:
+        self.target = 0.004 if quick else 0.020  # seconds per timed loop
+        self.repeats = 5 if quick else 20  # timed loops per variant (the min is kept)
+        self.starts = 3 if quick else 7  # fresh processes per start-up variant
+        self.thread_repeats = 2 if quick else 5
+
+
+def timers(variants: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, timeit.Timer]:
+    return {
+        name: timeit.Timer(stmt, globals=namespace)
+        for name, (stmt, namespace) in variants.items()
+    }
+
+
+def calibrate(timer: timeit.Timer, target: float) -> int:
+    """The loop count that makes one timed loop last about `target` seconds."""
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= target / 4 or number >= 1 << 24:
+            return max(1, int(number * target / max(elapsed, 1e-9)))
+        number *= 4
+
+
+def measure(
+    variants: dict[str, tuple[str, dict[str, Any]]], settings: Settings
+) -> dict[str, float]:
+    """Seconds per execution of each statement: the min over `repeats` timed loops, the
+    variants interleaved round-robin (the order rotated each round)."""
+    timed = timers(variants)
+    numbers = {name: calibrate(timer, settings.target) for name, timer in timed.items()}
+    best = dict.fromkeys(timed, float("inf"))
+    names = list(timed)
+    for round_ in range(settings.repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            per_call = timed[name].timeit(numbers[name]) / numbers[name]
+            best[name] = min(best[name], per_call)
+    return best
+
+
+# ---- output ----------------------------------------------------------------------------
+
+
+def fmt_time(seconds: float) -> str:
+    ns = seconds * 1e9
+    if ns < 10_000:
+        return f"{ns:,.0f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:,.1f} µs"
+    return f"{ns / 1e6:,.1f} ms"
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [
+        max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns))
+    ]
+    print(f"\n== {title}")
+    line = "  ".join(
+        str(c).ljust(w) if i == 0 else str(c).rjust(w)
+        for i, (c, w) in enumerate(zip(columns, widths))
+    )
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths))
+            )
+        )
+
+
+# ---- the guests, every way they can be called ------------------------------------------
+
+
+def load_copy(package: str, alias: str, env: dict[str, str]) -> ModuleType:
+    """A second copy of a generated package under another name, imported with `env` set:
+    the public-API fallback (WASM2PY_FAST_PATH=0 is read when ``_wasm`` is imported) next
+    to the fast path in the same process."""
+    directory = GENERATED / package / package
+    spec = importlib.util.spec_from_file_location(
+        alias, directory / "__init__.py", submodule_search_locations=[str(directory)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        spec.loader.exec_module(module)
+        importlib.import_module(f"{alias}._wasm")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return module
+
+
+class RawWasm:
+    """A guest on wasmtime-py's public API, the way the seeds use it."""
+
+    def __init__(self, package: str) -> None:
+        self.engine = wasmtime.Engine()
+        path = GENERATED / package / package / f"{package}.wasm"
+        self.module = wasmtime.Module.from_file(self.engine, str(path))
+        self.store = wasmtime.Store(self.engine)
+        self.instance = wasmtime.Instance(self.store, self.module, [])
+        self.exports = self.instance.exports(self.store)
+
+    def partial(self, name: str) -> Callable[..., Any]:
+        func = self.exports[name]
+        assert isinstance(func, wasmtime.Func)
+        return functools.partial(func, self.store)
+
+    @property
+    def memory(self) -> wasmtime.Memory:
+        memory = self.exports["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        return memory
+
+    def base(self) -> int:
+        pointer = self.memory.data_ptr(self.store)
+        return ctypes.cast(pointer, ctypes.c_void_p).value or 0
+
+
+def raw_ctypes(path: Path, name: str, argtypes: list[Any], restype: Any) -> Any:
+    func = ctypes.CDLL(str(path))[name]
+    func.argtypes = argtypes
+    func.restype = restype
+    return func
+
+
+def py_add(a: int, b: int) -> int:
+    return ((a + b + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+def py_gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def py_fibonacci(n: int) -> int:
+    """The guest's algorithm: naive recursion, modulo 2**64."""
+    if n <= 1:
+        return n
+    return (py_fibonacci(n - 1) + py_fibonacci(n - 2)) & 0xFFFFFFFFFFFFFFFF
+
+
+# ---- 1. per call -----------------------------------------------------------------------
+
+CALLS = {
+    "add": ("add(1, 2)", (1, 2), 3),
+    "gcd": ("gcd(1071, 462)", (1071, 462), 21),
+    "fibonacci": ("fibonacci(10)", (10,), 55),
+}
+CTYPES_SIGS: dict[str, tuple[list[Any], Any]] = {
+    "add": ([ctypes.c_int32, ctypes.c_int32], ctypes.c_int32),
+    "gcd": ([ctypes.c_uint32, ctypes.c_uint32], ctypes.c_uint32),
+    "fibonacci": ([ctypes.c_uint64], ctypes.c_uint64),
+}
+PER_CALL_VARIANTS = [
+    ("python", "pure Python"),
+    ("naive", 'wasmtime-py naive: exports(store)["f"](store, ...)'),
+    ("partial", "wasmtime-py functools.partial(f, store)"),
+    ("wasm", "generated wasm backend (fast path)"),
+    ("wasm_public", "generated wasm backend (public API, WASM2PY_FAST_PATH=0)"),
+    ("native", "generated native backend"),
+    ("ctypes", "raw ctypes (argtypes/restype set)"),
+]
+
+
+def bench_per_call(
+    settings: Settings, fib: ModuleType, fib_public: ModuleType
+) -> dict[str, Any]:
+    wasm = fib.Fib()
+    assert wasm.backend == "wasm" and fib._wasm.FAST_PATH, "the fast path is not in use"
+    public = fib_public.Fib(backend="wasm")
+    assert not fib_public._wasm.FAST_PATH
+    native = fib.Fib(backend="native", library=LIBFIB)
+    raw = RawWasm("fib")
+    references = {"add": py_add, "gcd": py_gcd, "fibonacci": py_fibonacci}
+
+    results: dict[str, dict[str, float]] = {}
+    for func, (_, args, expected) in CALLS.items():
+        argtypes, restype = CTYPES_SIGS[func]
+        ns: dict[str, Any] = {
+            "python": references[func],
+            "instance": raw.instance,
+            "store": raw.store,
+            "partial": raw.partial(func),
+            "wasm": wasm,
+            "public": public,
+            "native": native,
+            "ctypes_f": raw_ctypes(LIBFIB, func, argtypes, restype),
+        }
+        call_args = ", ".join(map(str, args))
+        variants = {
+            "python": f"python({call_args})",
+            "naive": f'instance.exports(store)["{func}"](store, {call_args})',
+            "partial": f"partial({call_args})",
+            "wasm": f"wasm.{func}({call_args})",
+            "wasm_public": f"public.{func}({call_args})",
+            "native": f"native.{func}({call_args})",
+            "ctypes": f"ctypes_f({call_args})",
+        }
+        for name, stmt in variants.items():  # every variant computes the right thing
+            got = eval(stmt, ns)
+            assert got == expected, (name, stmt, got)
+        results[func] = measure({k: (v, ns) for k, v in variants.items()}, settings)
+
+    rows = [
+        [label, *(fmt_time(results[f][key]) for f in CALLS)]
+        for key, label in PER_CALL_VARIANTS
+    ]
+    ratio_rows = [
+        ("generated wasm / raw ctypes", "wasm", "ctypes"),
+        ("partial-bound wasmtime-py / generated wasm", "partial", "wasm"),
+        ("naive wasmtime-py / generated wasm", "naive", "wasm"),
+        ("generated native / raw ctypes", "native", "ctypes"),
+        ("public-API fallback / fast path", "wasm_public", "wasm"),
+        ("pure Python / generated wasm", "python", "wasm"),
+    ]
+    ratios = {
+        label: {f: results[f][a] / results[f][b] for f in CALLS}
+        for label, a, b in ratio_rows
+    }
+    rows += [
+        [f"ratio: {label}", *(f"{ratios[label][f]:.2f}x" for f in CALLS)]
+        for label in ratios
+    ]
+    table(
+        f"1. per call (time per call, min of {settings.repeats} timeit loops, variants interleaved)",
+        ["", *(c[0] for c in CALLS.values())],
+        rows,
+    )
+    return {"seconds_per_call": results, "ratios": ratios}
+
+
+# ---- 2. bytes in and out ---------------------------------------------------------------
+
+SIZES = {"1 KiB": KIB, "64 KiB": 64 * KIB, "1 MiB": MIB}
+
+
+def bench_bytes(
+    settings: Settings, textkit: ModuleType, textkit_public: ModuleType
+) -> dict[str, Any]:
+    wasm = textkit.Textkit()
+    public = textkit_public.Textkit(backend="wasm")
+    native = textkit.Textkit(backend="native", library=LIBTEXTKIT)
+    glue = RawWasm("textkit")  # the hand-written glue's instance
+    alloc, reset = glue.partial("bump_alloc"), glue.partial("bump_reset")
+    f_byte_len, f_zeros = glue.partial("byte_len"), glue.partial("zeros")
+    memory, store = glue.memory, glue.store
+    pair = struct.Struct("<II")
+
+    def glue_in(data: bytes) -> int:
+        ptr = alloc(len(data)) & 0xFFFFFFFF
+        try:
+            memory.write(store, data, ptr)
+            result: int = f_byte_len(ptr, len(data))
+            return result & 0xFFFFFFFF
+        finally:
+            reset()
+
+    def glue_out(n: int) -> bytes:
+        try:
+            result = f_zeros(n) & 0xFFFFFFFF
+            ptr, length = pair.unpack(memory.read(store, result, result + 8))
+            return bytes(memory.read(store, ptr, ptr + length))
+        finally:
+            reset()
+
+    def alloc_reset(n: int) -> None:
+        alloc(n)
+        reset()
+
+    # The floors: a block of MIB bytes in a wasm memory of its own, kept for the whole run.
+    floor = RawWasm("textkit")
+    block = floor.partial("bump_alloc")(MIB) & 0xFFFFFFFF
+    assert block
+    address = floor.base() + block
+    assert address + MIB <= floor.base() + floor.memory.data_len(floor.store)
+
+    results: dict[str, dict[str, float]] = {}
+    for label, n in SIZES.items():
+        data = os.urandom(n)
+        view = memoryview((ctypes.c_char * n).from_address(address)).cast("B")
+        ns: dict[str, Any] = {
+            "wasm": wasm,
+            "public": public,
+            "native": native,
+            "glue_in": glue_in,
+            "glue_out": glue_out,
+            "alloc_reset": alloc_reset,
+            "memmove": ctypes.memmove,
+            "string_at": ctypes.string_at,
+            "address": address,
+            "view": view,
+            "data": data,
+            "n": n,
+        }
+        variants = {
+            "in_wasm": "wasm.byte_len(data)",
+            "in_wasm_public": "public.byte_len(data)",
+            "in_glue": "glue_in(data)",
+            "in_native": "native.byte_len(data)",
+            "in_memmove": "memmove(address, data, n)",
+            "arena_alloc_reset": "alloc_reset(n)",
+            "out_wasm": "wasm.zeros(n)",
+            "out_wasm_public": "public.zeros(n)",
+            "out_glue": "glue_out(n)",
+            "out_native": "native.zeros(n)",
+            "out_string_at": "string_at(address, n)",
+            "out_bytes_memoryview": "bytes(view)",
+        }
+        for name in ("in_wasm", "in_wasm_public", "in_glue", "in_native"):
+            assert eval(variants[name], ns) == n, name
+        for name in ("out_wasm", "out_wasm_public", "out_glue", "out_native"):
+            assert eval(variants[name], ns) == bytes(n), name
+        assert eval(variants["out_string_at"], ns) == bytes(view)
+        results[label] = measure({k: (v, ns) for k, v in variants.items()}, settings)
+
+    def gbps(seconds: float, n: int) -> str:
+        return f"{n / seconds / 1e9:.1f} GB/s"
+
+    in_rows = [
+        ("generated wasm: byte_len(data)", "in_wasm"),
+        ("generated wasm, public API: byte_len(data)", "in_wasm_public"),
+        ("hand-written glue: alloc, Memory.write, call, reset", "in_glue"),
+        ("generated native: byte_len(data) (passed in place)", "in_native"),
+        ("floor: ctypes.memmove(wasm memory, data, n)", "in_memmove"),
+        ("info: arena alloc(n) + bump_reset() only", "arena_alloc_reset"),
+    ]
+    rows = [
+        [
+            label,
+            *(
+                f"{fmt_time(results[s][key])} ({gbps(results[s][key], n)})"
+                for s, n in SIZES.items()
+            ),
+        ]
+        for label, key in in_rows
+    ]
+    ratios_in = {
+        "generated wasm byte_len / memmove": {
+            s: results[s]["in_wasm"] / results[s]["in_memmove"] for s in SIZES
+        },
+        "hand-written glue / generated wasm": {
+            s: results[s]["in_glue"] / results[s]["in_wasm"] for s in SIZES
+        },
+    }
+    rows += [
+        [f"ratio: {label}", *(f"{r[s]:.2f}x" for s in SIZES)]
+        for label, r in ratios_in.items()
+    ]
+    table(
+        "2a. bytes in (a call that takes n bytes and reads none of them)",
+        ["", *SIZES],
+        rows,
+    )
+
+    out_rows = [
+        ("generated wasm: zeros(n)", "out_wasm"),
+        ("generated wasm, public API: zeros(n)", "out_wasm_public"),
+        ("hand-written glue: call, Memory.read x2, bytes()", "out_glue"),
+        ("generated native: zeros(n)", "out_native"),
+        ("copy-out step of the generated code: string_at", "out_string_at"),
+        ("reference: bytes(memoryview of the same bytes)", "out_bytes_memoryview"),
+    ]
+    rows = [
+        [
+            label,
+            *(
+                f"{fmt_time(results[s][key])} ({gbps(results[s][key], n)})"
+                for s, n in SIZES.items()
+            ),
+        ]
+        for label, key in out_rows
+    ]
+    ratios_out = {
+        "copy-out: string_at / bytes(memoryview)": {
+            s: results[s]["out_string_at"] / results[s]["out_bytes_memoryview"]
+            for s in SIZES
+        },
+        "full call: generated wasm zeros / bytes(memoryview)": {
+            s: results[s]["out_wasm"] / results[s]["out_bytes_memoryview"]
+            for s in SIZES
+        },
+        "hand-written glue / generated wasm": {
+            s: results[s]["out_glue"] / results[s]["out_wasm"] for s in SIZES
+        },
+    }
+    rows += [
+        [f"ratio: {label}", *(f"{r[s]:.2f}x" for s in SIZES)]
+        for label, r in ratios_out.items()
+    ]
+    table(
+        "2b. bytes out (a call that returns n zero bytes from the guest arena)",
+        ["", *SIZES],
+        rows,
+    )
+    return {"seconds_per_call": results, "ratios": {**ratios_in, **ratios_out}}
+
+
+# ---- 3. start-up -----------------------------------------------------------------------
+
+
+def fresh_process(
+    code: str, pythonpath: Path | None, env_extra: dict[str, str]
+) -> float:
+    """Wall time of `python -c code` in a new process, in seconds."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("WASM2PY_") and key != "PYTHONPATH"
+    }
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    env.update(env_extra)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, cwd=tempfile.gettempdir()
+    )
+    return time.perf_counter() - start
+
+
+def bench_startup(settings: Settings) -> dict[str, Any]:
+    guests = {
+        "regexkit": (
+            "import regexkit; assert regexkit.is_match('a+', 'caat')",
+            f"import regexkit; assert regexkit.Regexkit(backend='native', library={str(LIBREGEXKIT)!r}).is_match('a+', 'caat')",
+        ),
+        "fib": (
+            "import fib; assert fib.gcd(12, 18) == 6",
+            f"import fib; assert fib.Fib(backend='native', library={str(LIBFIB)!r}).gcd(12, 18) == 6",
+        ),
+    }
+    sizes = {g: (GENERATED / g / g / f"{g}.wasm").stat().st_size for g in guests}
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="wasm2py-bench-") as tmp:
+        # Once untimed: byte-compiles the packages and warms the OS file cache.
+        for guest, (code, native_code) in guests.items():
+            fresh_process(
+                code, GENERATED / guest, {"WASM2PY_CACHE_DIR": f"{tmp}/untimed"}
+            )
+            fresh_process(native_code, GENERATED / guest, {})
+        for run in range(settings.starts):
+            times.setdefault("python -c pass", []).append(
+                fresh_process("pass", None, {})
+            )
+            times.setdefault("import wasmtime", []).append(
+                fresh_process("import wasmtime", None, {})
+            )
+            for guest, (code, native_code) in guests.items():
+                # cold: a new, empty cache directory -> compile (and write the cache);
+                # warm: the same directory again -> the cached machine code is loaded.
+                cache = {"WASM2PY_CACHE_DIR": f"{tmp}/{guest}-{run}"}
+                times.setdefault(f"{guest} wasm cold", []).append(
+                    fresh_process(code, GENERATED / guest, cache)
+                )
+                times.setdefault(f"{guest} wasm warm", []).append(
+                    fresh_process(code, GENERATED / guest, cache)
+                )
+                times.setdefault(f"{guest} native", []).append(
+                    fresh_process(native_code, GENERATED / guest, {})
+                )
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    rows = [
+        ["python -c pass", "", fmt_time(medians["python -c pass"]), ""],
+        ["python -c 'import wasmtime'", "", fmt_time(medians["import wasmtime"]), ""],
+    ]
+    ratios, above_floor = {}, {}
+    floor = medians["import wasmtime"]
+    for guest in guests:
+        cold, warm = medians[f"{guest} wasm cold"], medians[f"{guest} wasm warm"]
+        ratios[guest] = cold / warm
+        above_floor[guest] = (cold - floor) / max(warm - floor, 1e-6)
+        size = f"{sizes[guest] / 1e6:.2f} MB .wasm"
+        rows += [
+            [f"{guest}: wasm, cold (empty cache: compiles)", size, fmt_time(cold), ""],
+            [
+                f"{guest}: wasm, warm (cache hit)",
+                size,
+                fmt_time(warm),
+                f"{ratios[guest]:.1f}x faster",
+            ],
+            [
+                f"{guest}: info: the same, above the `import wasmtime` time",
+                "",
+                "",
+                f"{above_floor[guest]:.1f}x faster",
+            ],
+            [f"{guest}: native backend", "", fmt_time(medians[f"{guest} native"]), ""],
+        ]
+    table(
+        f"3. start-up: a fresh `python -c` that imports and calls once (median of {settings.starts})",
+        ["", "module", "wall time", "cold / warm"],
+        rows,
+    )
+    print(f"   e.g. python -c {guests['regexkit'][0]!r}, PYTHONPATH=generated/regexkit")
+    return {
+        "seconds_median": medians,
+        "seconds_all": times,
+        "wasm_bytes": sizes,
+        "cold_over_warm": ratios,
+        "cold_over_warm_above_import_wasmtime": above_floor,
+    }
+
+
+# ---- 4. two threads against one --------------------------------------------------------
+
+
+def run_threads(
+    call: Callable[[], Any], calls: int, threads: int, pool: list[_Worker]
+) -> float:
+    """Seconds for `calls` calls split evenly over `threads` threads (of `pool`)."""
+    if threads == 1:
+        start = time.perf_counter()
+        for _ in range(calls):
+            call()
+        return time.perf_counter() - start
+    per = calls // threads
+    start = time.perf_counter()
+    for worker in pool[:threads]:
+        worker.submit(call, per)
+    for worker in pool[:threads]:
+        worker.wait()
+    return time.perf_counter() - start
+
+
+class _Worker:
+    """A long-lived thread, so its wasm store is created once (in the warm-up), not timed."""
+
+    def __init__(self) -> None:
+        self._go = threading.Semaphore(0)
+        self._done = threading.Semaphore(0)
+        self._job: tuple[Callable[[], Any], int] | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            job = self._job
+            if job is None:
+                return
+            call, count = job
+            for _ in range(count):
+                call()
+            self._done.release()
+
+    def submit(self, call: Callable[[], Any], count: int) -> None:
+        self._job = (call, count)
+        self._go.release()
+
+    def wait(self) -> None:
+        self._done.acquire()
+
+    def stop(self) -> None:
+        self._job = None
+        self._go.release()
+        self._thread.join()
+
+
+def bench_threads(settings: Settings, fib: ModuleType) -> dict[str, Any]:
+    wasm = fib.Fib()
+    native = fib.Fib(backend="native", library=LIBFIB)
+    # (what, bind to an instance, calls): gcd is call overhead, fibonacci(20) guest work.
+    cases: list[tuple[str, Callable[[Any], Callable[[], Any]], int]] = [
+        (
+            "gcd(1071, 462)",
+            lambda inst: functools.partial(inst.gcd, 1071, 462),
+            100_000,
+        ),
+        ("fibonacci(20)", lambda inst: functools.partial(inst.fibonacci, 20), 2_000),
+    ]
+    pool = [_Worker(), _Worker()]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    rows = []
+    try:
+        for case, bind, calls in cases:
+            for backend, instance in (("wasm", wasm), ("native", native)):
+                call = bind(instance)
+                # Warm-up: each worker's first call (which creates its wasm store).
+                for worker in pool:
+                    worker.submit(call, 10)
+                    worker.wait()
+                best = {1: float("inf"), 2: float("inf")}
+                for _ in range(settings.thread_repeats):
+                    for threads in (1, 2):
+                        best[threads] = min(
+                            best[threads], run_threads(call, calls, threads, pool)
+                        )
+                speedup = best[1] / best[2]
+                results.setdefault(case, {})[backend] = {
+                    "calls": calls,
+                    "seconds_1_thread": best[1],
+                    "seconds_2_threads": best[2],
+                    "speedup": speedup,
+                }
+                rows.append(
+                    [
+                        f"{case}, {backend}",
+                        f"{calls:,}",
+                        f"{calls / best[1] / 1e3:,.0f} k/s",
+                        f"{calls / best[2] / 1e3:,.0f} k/s",
+                        f"{speedup:.2f}x",
+                    ]
+                )
+    finally:
+        for worker in pool:
+            worker.stop()
+    table(
+        f"4. two threads against one: the same calls on ONE shared instance ({os.cpu_count()} CPUs)",
+        ["", "calls", "1 thread", "2 threads", "speedup"],
+        rows,
+    )
+    return results
+
+
+# ---- targets ---------------------------------------------------------------------------
+
+
+def targets(
+    per_call: dict[str, Any], byte_results: dict[str, Any], startup: dict[str, Any]
+) -> list[dict[str, Any]]:
+    calls = per_call["ratios"]
+    rows: list[dict[str, Any]] = []
+
+    def check(what: str, value: float, op: str, target: float) -> None:
+        passed = value <= target if op == "<=" else value >= target
+        rows.append(
+            {
+                "target": what,
+                "measured": value,
+                "op": op,
+                "threshold": target,
+                "pass": passed,
+            }
+        )
+
+    for func in ("add", "gcd"):
+        check(
+            f"generated wasm {func}() / raw ctypes {func}()",
+            calls["generated wasm / raw ctypes"][func],
+            "<=",
+            1.3,
+        )
+    for func in ("add", "gcd"):
+        check(
+            f"partial-bound wasmtime-py {func}() / generated wasm {func}()",
+            calls["partial-bound wasmtime-py / generated wasm"][func],
+            ">=",
+            30.0,
+        )
+    for func in ("add", "gcd"):
+        check(
+            f"generated native {func}() / raw ctypes {func}()",
+            calls["generated native / raw ctypes"][func],
+            "<=",
+            1.15,
+        )
+    check(
+        "bytes in, 1 MiB: generated byte_len / plain memmove",
+        byte_results["ratios"]["generated wasm byte_len / memmove"]["1 MiB"],
+        "<=",
+        1.5,
+    )
+    for size in SIZES:
+        check(
+            f"copy-out, {size}: string_at / bytes(memoryview)",
+            byte_results["ratios"]["copy-out: string_at / bytes(memoryview)"][size],
+            "<=",
+            1.0,
+        )
+    megabytes = startup["wasm_bytes"]["regexkit"] / 1e6
+    check(
+        f"start-up of regexkit ({megabytes:.2f} MB), fresh process: cold / warm",
+        startup["cold_over_warm"]["regexkit"],
+        ">=",
+        10.0,
+    )
+
+    width = max(len(r["target"]) for r in rows)
+    print('\n== targets (the ratios of the issue\'s "Done when", from this run)')
+    for r in rows:
+        verdict = "PASS" if r["pass"] else "FAIL"
+        print(
+            f"{r['target'].ljust(width)}  {r['measured']:7.2f}x  {r['op']} {r['threshold']:g}x  {verdict}"
+        )
+    passed = sum(r["pass"] for r in rows)
+    print(f"{passed} of {len(rows)} targets met")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer and shorter loops (about a third of the time)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench" / "results.json",
+        help="where to write the results",
+    )
+    args = parser.parse_args()
+    settings = Settings(args.quick)
+
+    for path in (LIBFIB, LIBTEXTKIT, LIBREGEXKIT):
+        if not path.exists():
+            sys.exit(
+                f"missing {path.relative_to(ROOT)}: run scripts/bench.sh (or scripts/build-guests.sh)"
+            )
+
+    import fib
+    import textkit
+
+    public_env = {"WASM2PY_FAST_PATH": "0"}
+    fib_public = load_copy("fib", "_bench_fib_public", public_env)
+    textkit_public = load_copy("textkit", "_bench_textkit_public", public_env)
+
+    started = time.perf_counter()
+    print(
+        f"wasm2py benchmarks: Python {platform.python_version()}, wasmtime-py {WASMTIME_VERSION}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs{', quick' if args.quick else ''}"
+    )
+    per_call = bench_per_call(settings, fib, fib_public)
+    byte_results = bench_bytes(settings, textkit, textkit_public)
+    startup = bench_startup(settings)
+    threads = bench_threads(settings, fib)
+    target_rows = targets(per_call, byte_results, startup)
+    elapsed = time.perf_counter() - started
+    print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")
+
+    report = {
+        "python": platform.python_version(),
+        "wasmtime_py": WASMTIME_VERSION,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "per_call": per_call,
+        "bytes": byte_results,
+        "startup": startup,
+        "threads": threads,
+        "targets": target_rows,
+        "seconds": elapsed,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,25 @@ fn scalar_ctype(ty: Ty) -> &'static str {
     }
 }
 
+/// Functions whose parameters are all integers of at most 32 bits (or bools) are called
+/// without `argtypes`: ctypes then passes a Python int as a C int (masked to 32 bits),
+/// which is the right bit pattern for every such type once the range is checked, and the
+/// call costs about half as much. Wider or float parameters keep their prototype.
+pub fn untyped(f: &Function) -> bool {
+    !f.params.is_empty()
+        && !f.uses_arena()
+        && !matches!(f.returns, Returns::Tuple(_))
+        && f.params.iter().all(|p| match p.ty {
+            Ty::Num(n) => !n.is_float() && n.size() <= 4,
+            Ty::Bool => true,
+            _ => false,
+        })
+}
+
 pub fn argtypes(f: &Function) -> String {
+    if untyped(f) {
+        return "None".into();
+    }
     let mut ts = Vec::new();
     for p in &f.params {
         if p.ty.uses_arena() {
@@ -95,7 +113,7 @@ pub fn body(f: &Function) -> Vec<String> {
         _ => None,
     };
     let (assign, lift) = match ret {
-        None => (call, None),
+        None => (call.clone(), None),
         Some(Ty::Bytes) => (
             format!("_r: int | None = {call}"),
             Some(format!("_get_bytes({name}, _r)")),
@@ -115,8 +133,37 @@ pub fn body(f: &Function) -> Vec<String> {
         ),
     };
     // ctypes refuses a value of the wrong type with ArgumentError: the same TypeError as
-    // on the wasm backend instead.
-    let refused = format!("except _ctypes.ArgumentError as _e:\n    _bad_argument({name}, _e)");
+    // on the wasm backend instead. Without argtypes ctypes takes only int and bool, so an
+    // integer of another class (numpy, __index__) is converted and the call made again.
+    let refused = if untyped(f) {
+        let converted: Vec<String> = f
+            .params
+            .iter()
+            .map(|p| match p.ty {
+                Ty::Bool => format!("bool({})", p.name),
+                _ => format!("_index_arg({name}, {:?}, {})", p.name, p.name),
+            })
+            .collect();
+        let again = assign.replacen(&call, &format!("_f({})", converted.join(", ")), 1);
+        // The retry assigns the already-declared `_r` without repeating its annotation.
+        let again = match again.split_once(" = ") {
+            Some((target, value)) => {
+                format!("{} = {value}", target.split(':').next().unwrap_or(target))
+            }
+            None => again,
+        };
+        format!("except _ctypes.ArgumentError:\n    {again}")
+    } else {
+        format!("except _ctypes.ArgumentError as _e:\n    _bad_argument({name}, _e)")
+    };
+    if untyped(f) && f.params.iter().all(|p| p.ty == Ty::Bool) {
+        // bool() arguments: ctypes cannot refuse them.
+        out.push(assign);
+        if let Some(l) = lift {
+            out.push(format!("return {l}"));
+        }
+        return out;
+    }
     out.push("try:".into());
     out.extend(puts.iter().map(|l| format!("    {l}")));
     out.push(format!("    {assign}"));

@@ -18,12 +18,17 @@ from . import Fib
 from ._errors import FibError, _index_arg
 
 
-def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
+def _bind(
+    lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any] | None, restype: _Any
+) -> _Callable[..., _Any]:
+    """The function ``name`` with its prototype; ``argtypes=None`` leaves ctypes'
+    default conversion (int to C int), used where the generated checks make it exact."""
     try:
         func = lib[name]
     except AttributeError:
         raise ImportError(f"fib: the native library {path} does not export {name!r}") from None
-    func.argtypes = argtypes
+    if argtypes is not None:
+        func.argtypes = argtypes
     func.restype = restype
     return func
 
@@ -58,11 +63,11 @@ class _FibNative(Fib):
         except OSError as error:
             raise ImportError(f"fib: cannot load the native library {path}: {error}") from error
         self._lib = lib
-        self._f_add = _bind(lib, path, "add", [_ctypes.c_int32, _ctypes.c_int32], _ctypes.c_int32)
-        self._f_divide = _bind(lib, path, "divide", [_ctypes.c_int32, _ctypes.c_int32], _ctypes.c_int32)
+        self._f_add = _bind(lib, path, "add", None, _ctypes.c_int32)
+        self._f_divide = _bind(lib, path, "divide", None, _ctypes.c_int32)
         self._f_fibonacci = _bind(lib, path, "fibonacci", [_ctypes.c_uint64], _ctypes.c_uint64)
-        self._f_gcd = _bind(lib, path, "gcd", [_ctypes.c_uint32, _ctypes.c_uint32], _ctypes.c_uint32)
-        self._f_is_prime = _bind(lib, path, "is_prime", [_ctypes.c_uint32], _ctypes.c_bool)
+        self._f_gcd = _bind(lib, path, "gcd", None, _ctypes.c_uint32)
+        self._f_is_prime = _bind(lib, path, "is_prime", None, _ctypes.c_bool)
         self._f_mix = _bind(lib, path, "mix", [_ctypes.c_int32, _ctypes.c_int64], _ctypes.c_double)
         return self
 
@@ -81,8 +86,8 @@ class _FibNative(Fib):
         _f = self._f_add
         try:
             _r: int = _f(a, b)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("add", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("add", "a", a), _index_arg("add", "b", b))
         return _r
 
     def divide(self, a: int, b: int) -> int:
@@ -100,8 +105,8 @@ class _FibNative(Fib):
         _f = self._f_divide
         try:
             _r: int = _f(a, b)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("divide", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("divide", "a", a), _index_arg("divide", "b", b))
         return _r
 
     def fibonacci(self, n: int) -> int:
@@ -135,8 +140,8 @@ class _FibNative(Fib):
         _f = self._f_gcd
         try:
             _r: int = _f(a, b)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("gcd", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("gcd", "a", a), _index_arg("gcd", "b", b))
         return _r
 
     def is_prime(self, n: int) -> bool:
@@ -151,8 +156,8 @@ class _FibNative(Fib):
         _f = self._f_is_prime
         try:
             _r: bool = _f(n)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("is_prime", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("is_prime", "n", n))
         return _r
 
     def mix(self, arg0: int, arg1: int) -> float:

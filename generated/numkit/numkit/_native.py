@@ -20,12 +20,17 @@ from . import Numkit
 from ._errors import NumkitError, NumkitInputError, _index_arg
 
 
-def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
+def _bind(
+    lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any] | None, restype: _Any
+) -> _Callable[..., _Any]:
+    """The function ``name`` with its prototype; ``argtypes=None`` leaves ctypes'
+    default conversion (int to C int), used where the generated checks make it exact."""
     try:
         func = lib[name]
     except AttributeError:
         raise ImportError(f"numkit: the native library {path} does not export {name!r}") from None
-    func.argtypes = argtypes
+    if argtypes is not None:
+        func.argtypes = argtypes
     func.restype = restype
     return func
 
@@ -133,19 +138,19 @@ class _NumkitNative(Numkit):
             raise ImportError(f"numkit: cannot load the native library {path}: {error}") from error
         self._lib = lib
         self._reset = _bind(lib, path, "bump_reset", [], None)
-        self._f_clamp_i8 = _bind(lib, path, "clamp_i8", [_ctypes.c_int16], _ctypes.c_int8)
+        self._f_clamp_i8 = _bind(lib, path, "clamp_i8", None, _ctypes.c_int8)
         self._f_dot = _bind(lib, path, "dot", [_ctypes.c_void_p, _ctypes.c_size_t, _ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_double)
         self._f_half = _bind(lib, path, "half", [_ctypes.c_float], _ctypes.c_float)
         self._f_i64_min = _bind(lib, path, "i64_min", [], _ctypes.c_int64)
         self._f_minmax_i8 = _bind(lib, path, "minmax_i8", [_ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_void_p)
-        self._f_neg_i16 = _bind(lib, path, "neg_i16", [_ctypes.c_int16], _ctypes.c_int16)
-        self._f_not_ = _bind(lib, path, "not", [_ctypes.c_bool], _ctypes.c_bool)
+        self._f_neg_i16 = _bind(lib, path, "neg_i16", None, _ctypes.c_int16)
+        self._f_not_ = _bind(lib, path, "not", None, _ctypes.c_bool)
         self._f_prefix_sums = _bind(lib, path, "prefix_sums", [_ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_void_p)
         self._f_ptr_add = _bind(lib, path, "ptr_add", [_ctypes.c_void_p, _ctypes.c_uint32], _ctypes.c_void_p)
         self._f_sum_u16 = _bind(lib, path, "sum_u16", [_ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_uint64)
         self._f_u32_top = _bind(lib, path, "u32_top", [], _ctypes.c_uint32)
         self._f_u64_max = _bind(lib, path, "u64_max", [], _ctypes.c_uint64)
-        self._f_wrap_u8 = _bind(lib, path, "wrap_u8", [_ctypes.c_uint16], _ctypes.c_uint8)
+        self._f_wrap_u8 = _bind(lib, path, "wrap_u8", None, _ctypes.c_uint8)
         return self
 
     def clamp_i8(self, x: int) -> int:
@@ -160,8 +165,8 @@ class _NumkitNative(Numkit):
         _f = self._f_clamp_i8
         try:
             _r: int = _f(x)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("clamp_i8", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("clamp_i8", "x", x))
         return _r
 
     def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
@@ -215,16 +220,13 @@ class _NumkitNative(Numkit):
         _f = self._f_neg_i16
         try:
             _r: int = _f(x)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("neg_i16", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("neg_i16", "x", x))
         return _r
 
     def not_(self, b: bool) -> bool:
         _f = self._f_not_
-        try:
-            _r: bool = _f(bool(b))
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("not_", _e)
+        _r: bool = _f(bool(b))
         return _r
 
     def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
@@ -296,6 +298,6 @@ class _NumkitNative(Numkit):
         _f = self._f_wrap_u8
         try:
             _r: int = _f(x)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("wrap_u8", _e)
+        except _ctypes.ArgumentError:
+            _r = _f(_index_arg("wrap_u8", "x", x))
         return _r

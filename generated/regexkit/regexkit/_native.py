@@ -19,12 +19,17 @@ from . import Regexkit
 from ._errors import RegexkitError, RegexkitInputError
 
 
-def _bind(lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any], restype: _Any) -> _Callable[..., _Any]:
+def _bind(
+    lib: _ctypes.CDLL, path: str, name: str, argtypes: list[_Any] | None, restype: _Any
+) -> _Callable[..., _Any]:
+    """The function ``name`` with its prototype; ``argtypes=None`` leaves ctypes'
+    default conversion (int to C int), used where the generated checks make it exact."""
     try:
         func = lib[name]
     except AttributeError:
         raise ImportError(f"regexkit: the native library {path} does not export {name!r}") from None
-    func.argtypes = argtypes
+    if argtypes is not None:
+        func.argtypes = argtypes
     func.restype = restype
     return func
 

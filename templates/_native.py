@@ -63,7 +63,11 @@ def _bytes_arg(function: str, data: _Any) -> tuple[_Any, int]:
         return data, len(data)  # ctypes passes the object's own buffer
     if isinstance(data, str):
         raise TypeError(f"{function}: expected a bytes-like object, not str")
-    view = memoryview(data).cast("B")
+    view = memoryview(data)
+    if not view.c_contiguous:
+        copy = view.tobytes()
+        return copy, len(copy)
+    view = view.cast("B")
     if view.readonly:
         copy = view.tobytes()
         return copy, len(copy)

@@ -264,7 +264,15 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                         .into_iter()
                         .chain(protocol(
                             iface.uses_arena,
-                            &["memory", "alloc", "reset", "memory_base", "memory_size"],
+                            &[
+                                "memory",
+                                "alloc",
+                                "reset",
+                                "memory_base",
+                                "memory_size",
+                                "memory_bytes",
+                                "memory_view",
+                            ],
                         ))
                         .map(String::from)
                         .chain(functions.iter().map(|f| format!("f_{}", f.name)))

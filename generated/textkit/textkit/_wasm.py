@@ -246,7 +246,7 @@ _PAIR = _struct.Struct("<II")
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_byte_len", "f_count_char", "f_fixed16", "f_parse_u32", "f_reverse", "f_scale", "f_sha256", "f_sum_bytes", "f_upper", "f_zeros", "memory", "memory_base", "memory_size", "raws", "reset", "store", "trap", )
+    __slots__ = ("alloc", "f_byte_len", "f_count_char", "f_fixed16", "f_parse_u32", "f_reverse", "f_scale", "f_sha256", "f_sum_bytes", "f_upper", "f_zeros", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -257,6 +257,8 @@ class _State:
         if not isinstance(memory, _wt.Memory):
             raise TextkitError("textkit.wasm: export 'memory' is not a memory")
         self.memory = memory
+        self.memory_bytes = -1
+        self.memory_view = memoryview(b"")
         if _FAST:
             context = _ctypes.byref(store._context().contents)
             self.trap = bytearray(8)
@@ -315,15 +317,21 @@ class _State:
     def _public_memory_base(memory: _wt.Memory, store: _wt.Store) -> int:
         return _ctypes.cast(memory.data_ptr(store), _ctypes.c_void_p).value or 0
 
-    def _span(self, function: str, ptr: int, size: int) -> int:
-        """The host address of guest bytes [ptr, ptr + size), after a bounds check."""
-        length: int = self.memory_size()
-        if ptr + size > length:
+    def _memory(self) -> memoryview[int]:
+        """A byte view of the whole guest memory, made again only when the memory grew
+        (growing is the only thing that can move or resize it)."""
+        size: int = self.memory_size()
+        if size != self.memory_bytes:
+            base: int = self.memory_base()
+            self.memory_view = memoryview((_ctypes.c_char * size).from_address(base)).cast("B")
+            self.memory_bytes = size
+        return self.memory_view
+
+    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
+        if ptr + size > len(memory):
             raise TextkitError(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {length}-byte memory"
+                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
             )
-        base: int = self.memory_base()
-        return base + ptr
 
     def _alloc(self, function: str, size: int) -> int:
         if size > _M32:
@@ -335,25 +343,20 @@ class _State:
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
-        if isinstance(data, bytes):
-            size = len(data)
-            ptr = self._alloc(function, size)
-            _ctypes.memmove(self._span(function, ptr, size), data, size)
-            return ptr, size
-        if isinstance(data, str):
-            raise TypeError(f"{function}: expected a bytes-like object, not str")
-        view = memoryview(data).cast("B")
-        size = view.nbytes
+        if not isinstance(data, bytes):
+            if isinstance(data, str):
+                raise TypeError(f"{function}: expected a bytes-like object, not str")
+            view = memoryview(data)
+            if view.format != "B" or view.ndim != 1:
+                # Slice assignment below takes any 1-D byte view, even a strided one;
+                # other shapes are flattened (with a copy only when not contiguous).
+                view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
+            data = view
+        size = len(data)
         ptr = self._alloc(function, size)
-        address = self._span(function, ptr, size)
-        if not size:
-            return ptr, 0
-        if view.readonly or not view.c_contiguous:
-            # No address to copy from: copy through a view of the guest memory instead.
-            target = (_ctypes.c_char * size).from_address(address)
-            memoryview(target).cast("B")[:] = view
-        else:
-            _ctypes.memmove(address, (_ctypes.c_char * size).from_buffer(view), size)
+        memory = self._memory()
+        self._check(function, memory, ptr, size)
+        memory[ptr : ptr + size] = data
         return ptr, size
 
     def put_str(self, function: str, text: str) -> tuple[int, int]:
@@ -364,23 +367,24 @@ class _State:
     def put_list(self, function: str, items: _Any, code: str) -> tuple[int, int]:
         """Packs a sequence of numbers as a C array; returns (ptr, count)."""
         data = _array(code, items)
-        size = len(data) * data.itemsize
-        ptr = self._alloc(function, size)
-        if size:
-            _ctypes.memmove(self._span(function, ptr, size), data.buffer_info()[0], size)
+        ptr, _ = self.put_bytes(function, memoryview(data).cast("B"))
         return ptr, len(data)
 
-    def get_pair(self, function: str, result: int, itemsize: int) -> tuple[int, int]:
-        """Reads the {ptr, len} pair a result points to: (host address, len)."""
+    def get_pair(self, function: str, result: int, itemsize: int) -> tuple[memoryview[int], int, int]:
+        """The guest memory and the [start, end) of the data a result's {ptr, len} pair
+        points to, both bounds-checked."""
         result &= _M32
         if result == 0:
             raise TextkitInputError(function)
-        ptr, length = _PAIR.unpack(_ctypes.string_at(self._span(function, result, 8), 8))
-        return self._span(function, ptr, length * itemsize), length
+        memory = self._memory()
+        self._check(function, memory, result, 8)
+        ptr, length = _PAIR.unpack_from(memory, result)
+        self._check(function, memory, ptr, length * itemsize)
+        return memory, ptr, ptr + length * itemsize
 
     def get_bytes(self, function: str, result: int) -> bytes:
-        address, length = self.get_pair(function, result, 1)
-        return _ctypes.string_at(address, length)
+        memory, start, end = self.get_pair(function, result, 1)
+        return memory[start:end].tobytes()
 
     def get_str(self, function: str, result: int) -> str:
         try:
@@ -390,8 +394,8 @@ class _State:
 
     def get_list(self, function: str, result: int, code: str) -> list[_Any]:
         data = _array(code)
-        address, length = self.get_pair(function, result, data.itemsize)
-        data.frombytes(_ctypes.string_at(address, length * data.itemsize))
+        memory, start, end = self.get_pair(function, result, data.itemsize)
+        data.frombytes(memory[start:end])
         return data.tolist()
 
 

@@ -221,9 +221,30 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and arena-passing functions;
     scalar functions get specialised method bodies instead."""
+    call = raw.call
+    # The memory protocol's two shapes, called on every arena transfer, get their own.
+    if not params and not results:
+
+        def invoke_nothing() -> None:
+            error = call()
+            if error or trap[0]:
+                raise _wt.Trap(_raw_message(error, trap))
+
+        return invoke_nothing
+    if params == ("i32",) and results == ("i32",):
+        view_in, view_out = raw.view("I"), raw.view("i")
+
+        def invoke_i32(value: int) -> int:
+            view_in[0] = value & _M32
+            error = call()
+            if error or trap[0]:
+                raise _wt.Trap(_raw_message(error, trap))
+            result: int = view_out[0]
+            return result
+
+        return invoke_i32
     slots = [(raw.view(_CORE[t][0]), k * _CORE[t][1], _CORE[t][2]) for k, t in enumerate(params)]
     outs = [(raw.view(_CORE_RESULT[t][0]), k * _CORE_RESULT[t][1]) for k, t in enumerate(results)]
-    call = raw.call
 
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):

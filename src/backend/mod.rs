@@ -67,6 +67,7 @@ struct WasmPy<'a> {
     package: &'a str,
     class: &'a str,
     wasm_file: &'a str,
+    sha256: &'a str,
     functions: &'a [FnView],
     state_slots: Vec<String>,
     uses_arena: bool,
@@ -258,6 +259,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 package: pkg,
                 class,
                 wasm_file: &iface.wasm_file,
+                sha256: &iface.sha256,
                 functions: &functions,
                 state_slots: sorted(
                     ["store", "trap", "raws"]

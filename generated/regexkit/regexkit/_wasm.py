@@ -18,12 +18,11 @@ from __future__ import annotations
 import atexit as _atexit
 import ctypes as _ctypes
 import functools as _functools
-import hashlib as _hashlib
 import os as _os
 import struct as _struct
-import tempfile as _tempfile
 import threading as _threading
 import weakref as _weakref
+import zlib as _zlib
 from array import array as _array
 from collections.abc import Callable as _Callable
 from typing import Any as _Any
@@ -35,6 +34,7 @@ from . import Regexkit
 from ._errors import RegexkitError, RegexkitInputError, RegexkitTrap
 
 _WASM_PATH = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "regexkit.wasm")
+_WASM_SHA256 = "92d6d2a0e148616224e2ddb161270363b9e8c3436e664041aec2ff09b3bd8f73"
 _TRAPS = (_wt.Trap, _wt.WasmtimeError)
 _M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
@@ -70,11 +70,12 @@ FAST_PATH: bool = _FAST
 """True when calls take the fast path (see the module docstring)."""
 
 
-def _cache_files(wasm: bytes) -> tuple[str, str] | None:
-    """Where the compiled module is cached: ``(artifact, its sha256)``, or None when off.
+def _cache_files() -> tuple[str, str] | None:
+    """Where the compiled module is cached: ``(artifact, its checksum)``, or None when off.
 
-    The key covers the module's bytes, the wasmtime runtime library (its size and mtime
-    stand for its version) and the engine configuration (the default one).
+    The key covers the module (its SHA-256, known when the package was generated), the
+    wasmtime runtime library (its size and mtime stand for its version) and the engine
+    configuration (the default one). Nothing is hashed at start-up.
     """
     if _os.environ.get("WASM2PY_CACHE", "1") == "0" or _RUNTIME_FILE is None:
         return None
@@ -82,10 +83,15 @@ def _cache_files(wasm: bytes) -> tuple[str, str] | None:
         _os.environ.get("XDG_CACHE_HOME") or _os.path.expanduser("~/.cache"), "wasm2py"
     )
     runtime = _os.stat(_RUNTIME_FILE)
-    key = _hashlib.sha256(wasm)
-    key.update(f"|{runtime.st_size}|{runtime.st_mtime_ns}|default-engine".encode())
-    base = _os.path.join(directory, f"regexkit-{key.hexdigest()[:32]}.cwasm")
-    return base, base + ".sha256"
+    key = f"{_WASM_SHA256[:32]}-{runtime.st_size:x}-{runtime.st_mtime_ns:x}-default"
+    base = _os.path.join(directory, f"regexkit-{key}.cwasm")
+    return base, base + ".crc32"
+
+
+def _checksum(data: bytes) -> str:
+    """Catches a truncated or corrupted artifact (the directory's permissions keep others
+    out; wasmtime checks the format and version itself)."""
+    return f"{_zlib.crc32(data):08x} {len(data)}"
 
 
 def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | None:
@@ -99,7 +105,7 @@ def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | Non
         with open(checksum, encoding="ascii") as f:
             expected = f.read().strip()
         with open(artifact, "rb") as f:
-            actual = _hashlib.sha256(f.read()).hexdigest()
+            actual = _checksum(f.read())
         if actual != expected:
             return None
         return _wt.Module.deserialize_file(engine, artifact)
@@ -109,13 +115,15 @@ def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | Non
 
 def _store_cached(module: _wt.Module, files: tuple[str, str]) -> None:
     """Writes the compiled module atomically (temporary file, then rename); best effort."""
+    import tempfile  # only when writing: keeps warm starts lean
+
     artifact, checksum = files
     try:
         directory = _os.path.dirname(artifact)
         _os.makedirs(directory, mode=0o700, exist_ok=True)
         data = bytes(module.serialize())
-        for path, content in ((artifact, data), (checksum, _hashlib.sha256(data).hexdigest().encode())):
-            fd, tmp = _tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        for path, content in ((artifact, data), (checksum, _checksum(data).encode())):
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
             try:
                 with _os.fdopen(fd, "wb") as f:
                     f.write(content)
@@ -133,13 +141,16 @@ def _compile() -> tuple[_wt.Engine, _wt.Module]:
     with _compile_lock:
         if _compiled is None:
             engine = _wt.Engine()
-            with open(_WASM_PATH, "rb") as f:
-                wasm = f.read()
-            files = _cache_files(wasm)
+            files = _cache_files()
             module = _load_cached(engine, files) if files else None
             if module is None:
+                import hashlib  # only when compiling: keeps warm starts lean
+
+                with open(_WASM_PATH, "rb") as f:
+                    wasm = f.read()
                 module = _wt.Module(engine, wasm)
-                if files:
+                # Cache only the module this package was generated from.
+                if files and hashlib.sha256(wasm).hexdigest() == _WASM_SHA256:
                     _store_cached(module, files)
             _compiled = (engine, module)
         return _compiled

@@ -18,7 +18,7 @@ echo "== generated/ is what wasm2py writes now"
 scripts/regen.sh --check
 
 echo "== ruff and mypy --strict on generated/; ruff on the Python tests and examples"
-.venv/bin/ruff check generated tests/python tests/web examples
+.venv/bin/ruff check generated tests/python tests/web examples bench
 for pkg in generated/*/; do
     (cd "$pkg" && "$root/.venv/bin/mypy" --strict --no-error-summary "$(basename "$pkg")")
 done

@@ -101,7 +101,6 @@ struct Pyproject<'a> {
     wasmtime_requirement: &'a str,
 }
 
-/// `names` in the order ruff's RUF022 (`__all__`) and RUF023 (`__slots__`) expect.
 /// The wasm backend's generated lines of a function: both of its bodies.
 fn wasm_lines(f: &FnView) -> Vec<&String> {
     f.body.iter().chain(f.fast_body.iter().flatten()).collect()
@@ -118,6 +117,7 @@ fn calls(functions: &[FnView], lines: fn(&FnView) -> Vec<&String>, helper: &str)
         .any(|f| lines(f).iter().any(|l| l.contains(helper)))
 }
 
+/// `names` in the order ruff's RUF022 (`__all__`) and RUF023 (`__slots__`) expect.
 fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = names.collect();
     v.sort_by(|a, b| natural_cmp(a, b));

@@ -113,7 +113,7 @@ pub fn body(f: &Function) -> Vec<String> {
         _ => None,
     };
     let (assign, lift) = match ret {
-        None => (call.clone(), None),
+        None => (call, None),
         Some(Ty::Bytes) => (
             format!("_r: int | None = {call}"),
             Some(format!("_get_bytes({name}, _r)")),
@@ -135,7 +135,8 @@ pub fn body(f: &Function) -> Vec<String> {
     // ctypes refuses a value of the wrong type with ArgumentError: the same TypeError as
     // on the wasm backend instead. Without argtypes ctypes takes only int and bool, so an
     // integer of another class (numpy, __index__) is converted and the call made again.
-    let refused = if untyped(f) {
+    let untyped = untyped(f);
+    let refused = if untyped {
         let converted: Vec<String> = f
             .params
             .iter()
@@ -144,19 +145,16 @@ pub fn body(f: &Function) -> Vec<String> {
                 _ => format!("_index_arg({name}, {:?}, {})", p.name, p.name),
             })
             .collect();
-        let again = assign.replacen(&call, &format!("_f({})", converted.join(", ")), 1);
-        // The retry assigns the already-declared `_r` without repeating its annotation.
-        let again = match again.split_once(" = ") {
-            Some((target, value)) => {
-                format!("{} = {value}", target.split(':').next().unwrap_or(target))
-            }
-            None => again,
-        };
-        format!("except _ctypes.ArgumentError:\n    {again}")
+        // Untyped functions have scalar results: `_r` is already declared above.
+        let target = if ret.is_some() { "_r = " } else { "" };
+        format!(
+            "except _ctypes.ArgumentError:\n    {target}_f({})",
+            converted.join(", ")
+        )
     } else {
         format!("except _ctypes.ArgumentError as _e:\n    _bad_argument({name}, _e)")
     };
-    if untyped(f) && f.params.iter().all(|p| p.ty == Ty::Bool) {
+    if untyped && f.params.iter().all(|p| p.ty == Ty::Bool) {
         // bool() arguments: ctypes cannot refuse them.
         out.push(assign);
         if let Some(l) = lift {

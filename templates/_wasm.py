@@ -237,8 +237,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -277,8 +277,10 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
-_FAST_CALLS: tuple[str, ...] = ({% for f in functions %}{% if f.fast_views.is_some() %}"x_{{ f.name }}", {% endif %}{% endfor %})
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
+_FAST_CALLS: tuple[str, ...] = ({% for f in functions %}{% if f.fast_views.is_some() && !f.fast_arena %}"x_{{ f.name }}", {% endif %}{% endfor %})
+_FAST_ARENA_CALLS: tuple[str, ...] = ({% for f in functions %}{% if f.fast_arena %}"x_{{ f.name }}", {% endif %}{% endfor %})
 {%- if uses_arena %}
 _PAIR = _struct.Struct("<II")
 {%- endif %}
@@ -355,19 +357,10 @@ class _State:
             self.memory_bytes = size
         return self.memory_view
 
-    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
-        if ptr + size > len(memory):
-            raise {{ class }}Error(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
-            )
-
-    def _alloc(self, function: str, size: int) -> int:
-        if size > _M32:
-            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        ptr: int = self.alloc(size) & _M32
-        if ptr == 0 and size:
-            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
-        return ptr
+    def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> _NoReturn:
+        raise {{ class }}Error(
+            f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
+        )
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
@@ -381,9 +374,15 @@ class _State:
                 view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             data = view
         size = len(data)
-        ptr = self._alloc(function, size)
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
+        ptr: int = self.alloc(size) & _M32
+        if ptr == 0 and size:
+            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
+        # Looked up after the allocation: growing the memory is what can move it.
         memory = self._memory()
-        self._check(function, memory, ptr, size)
+        if ptr + size > len(memory):
+            self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
         return ptr, size
 
@@ -405,10 +404,13 @@ class _State:
         if result == 0:
             raise {{ class }}InputError(function)
         memory = self._memory()
-        self._check(function, memory, result, 8)
+        if result + 8 > len(memory):
+            self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
-        self._check(function, memory, ptr, length * itemsize)
-        return memory, ptr, ptr + length * itemsize
+        end = ptr + length * itemsize
+        if end > len(memory):
+            self._outside(function, memory, ptr, length * itemsize)
+        return memory, ptr, end
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)
@@ -464,6 +466,8 @@ class _{{ class }}Wasm({{ class }}):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 {% for f in functions %}
@@ -474,7 +478,8 @@ class _{{ class }}Wasm({{ class }}):
 {% endfor %}
 
 class _{{ class }}WasmFast(_{{ class }}Wasm):
-    """{{ class }} on the fast path: scalar functions get specialised bodies."""
+    """{{ class }} on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
 {% for f in functions %}

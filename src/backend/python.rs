@@ -35,6 +35,8 @@ pub struct FnView {
     /// Fast path: the view formats the specialised body unpacks, and that body.
     pub fast_views: Option<Vec<String>>,
     pub fast_body: Option<Vec<String>>,
+    /// Whether the fast body also needs the thread's state (it uses the arena).
+    pub fast_arena: bool,
     /// The native backend's `argtypes` list and `restype`, as Python expressions.
     pub argtypes: String,
     pub restype: String,
@@ -69,6 +71,7 @@ impl FnView {
             slots: f.core.params.len().max(f.core.results.len()),
             fast_views: super::wasm::fast_views(f),
             fast_body: super::wasm::fast_body(f),
+            fast_arena: f.uses_arena() && super::wasm::fast_views(f).is_some(),
             native_body: super::native::body(f),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),
@@ -115,7 +118,7 @@ pub fn result_type(ty: Ty) -> &'static str {
     }
 }
 
-fn return_type(r: &Returns) -> String {
+pub fn return_type(r: &Returns) -> String {
     match r {
         Returns::Nothing => "None".into(),
         Returns::One(t) => result_type(*t).into(),

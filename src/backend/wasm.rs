@@ -106,19 +106,20 @@ fn param_format(ty: Ty) -> &'static str {
 }
 
 /// The format a result of type `ty` is read through: the low bytes of slot 0 (wasm is
-/// little-endian), so narrow and unsigned results come out masked.
+/// little-endian), so narrow and unsigned results come out masked. An arena result is the
+/// address of its `{ptr, len}` pair.
 fn result_format(ty: Ty) -> &'static str {
     match ty {
         Ty::Num(Num::U8) => "B",
         Ty::Num(Num::I8) => "b",
         Ty::Num(Num::U16) => "H",
         Ty::Num(Num::I16) => "h",
-        Ty::Num(Num::U32) | Ty::Ptr => "I",
+        Ty::Num(Num::U32) | Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) => "I",
         Ty::Num(Num::U64) => "Q",
         Ty::Num(Num::I64) => "q",
         Ty::Num(Num::F32) => "f",
         Ty::Num(Num::F64) => "d",
-        _ => "i",
+        Ty::Num(Num::I32) | Ty::Bool => "i",
     }
 }
 
@@ -131,9 +132,27 @@ fn format_size(fmt: &str) -> usize {
     }
 }
 
-/// Whether a function gets a specialised fast-path body: scalars in, at most one out.
+/// Whether a function gets a specialised fast-path body: every function with at most one
+/// result (a multi-value result goes through the generic invoker).
 fn fast_eligible(f: &Function) -> bool {
-    !f.uses_arena() && !matches!(f.returns, Returns::Tuple(_))
+    !matches!(f.returns, Returns::Tuple(_))
+}
+
+/// The fast body's slot writes in call order: `(view format, value)` per core parameter.
+/// A bytes, str or list parameter is two slots: the `(ptr, len)` its arena copy returned.
+fn fast_stores(f: &Function) -> Vec<(&'static str, String)> {
+    let mut stores = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        match p.ty {
+            Ty::Bool => stores.push((param_format(p.ty), format!("1 if {} else 0", p.name))),
+            Ty::Bytes | Ty::Str | Ty::List(_) => {
+                stores.push(("I", format!("_p{i}")));
+                stores.push(("I", format!("_n{i}")));
+            }
+            Ty::Num(_) | Ty::Ptr => stores.push((param_format(p.ty), p.name.clone())),
+        }
+    }
+    stores
 }
 
 /// The view formats the fast body unpacks, in order (`None`: no fast body).
@@ -142,10 +161,9 @@ pub fn fast_views(f: &Function) -> Option<Vec<String>> {
         return None;
     }
     let mut views: Vec<String> = Vec::new();
-    let used = f
-        .params
-        .iter()
-        .map(|p| param_format(p.ty))
+    let used = fast_stores(f)
+        .into_iter()
+        .map(|(fmt, _)| fmt)
         .chain(match f.returns {
             Returns::One(t) => Some(result_format(t)),
             _ => None,
@@ -160,53 +178,100 @@ pub fn fast_views(f: &Function) -> Option<Vec<String>> {
 
 /// The fast path's method body: values written through typed views of the export's slot
 /// buffer, one prebuilt raw call, the trap slot checked, the result read in place.
+/// Functions that pass bytes, str or lists copy them into the arena first and reset it in
+/// `finally`, as on the public-API path.
 pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     let views = fast_views(f)?;
     let name = py_str(&f.py_name);
+    let arena = f.uses_arena();
     let mut out = Vec::new();
-    // Narrow integers share an i32 slot: they need their own range check.
-    let narrow: Vec<&crate::model::Param> = f
-        .params
-        .iter()
-        .filter(|p| matches!(p.ty, Ty::Num(Num::I8 | Num::U8 | Num::I16 | Num::U16)))
+    let checks: Vec<String> = type_checks(f)
+        .into_iter()
+        .chain(range_checks(f, PTR_MAX))
         .collect();
-    if !narrow.is_empty() {
-        let only_narrow = Function {
-            params: narrow.into_iter().cloned().collect(),
-            ..f.clone()
-        };
-        out.extend(type_checks(&only_narrow));
-        out.extend(range_checks(&only_narrow, PTR_MAX));
+    if arena {
+        // The arena work dominates: check every scalar up front, as the public body does.
+        out.extend(checks.iter().cloned());
+    } else {
+        // Narrow integers share an i32 slot: they need their own range check.
+        let narrow: Vec<crate::model::Param> = f
+            .params
+            .iter()
+            .filter(|p| matches!(p.ty, Ty::Num(Num::I8 | Num::U8 | Num::I16 | Num::U16)))
+            .cloned()
+            .collect();
+        if !narrow.is_empty() {
+            let only_narrow = Function {
+                params: narrow,
+                ..f.clone()
+            };
+            out.extend(type_checks(&only_narrow));
+            out.extend(range_checks(&only_narrow, PTR_MAX));
+        }
     }
     let unpack = format!(
-        "_call, _trap, {}",
+        "{}_call, _ts, {}",
+        if arena { "_st, " } else { "" },
         views
             .iter()
             .map(|v| format!("_v{v}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let tuple = format!("self._local.x_{}", f.py_name);
     out.push("try:".into());
-    out.push(format!("    {unpack} = self._local.x_{}", f.py_name));
+    out.push(format!("    {unpack} = {tuple}"));
     out.push("except AttributeError:".into());
-    out.push(format!("    {unpack} = self._state().x_{}", f.py_name));
-    let mut stores = Vec::new();
-    for (k, p) in f.params.iter().enumerate() {
-        let fmt = param_format(p.ty);
-        let index = k * 16 / format_size(fmt);
-        let value = match p.ty {
-            Ty::Bool => format!("1 if {} else 0", p.name),
-            _ => p.name.clone(),
-        };
-        stores.push(format!("_v{fmt}[{index}] = {value}"));
-    }
-    let checks: Vec<String> = type_checks(f)
+    out.push("    self._state()".into());
+    out.push(format!("    {unpack} = {tuple}"));
+    let stores: Vec<String> = fast_stores(f)
         .into_iter()
-        .chain(range_checks(f, PTR_MAX))
+        .scan(0, |slot, (fmt, value)| {
+            let index = *slot * 16 / format_size(fmt);
+            *slot += 1;
+            Some(format!("_v{fmt}[{index}] = {value}"))
+        })
         .collect();
-    if checks.is_empty() {
+    let mut call = Vec::new();
+    call.push("_e = _call()".to_string());
+    call.push("if _e or _ts[0]:".into());
+    call.push(format!("    _fail({name}, _e, _ts)"));
+    if let Returns::One(t) = f.returns {
+        let read = format!("_v{}[0]", result_format(t));
+        if t.uses_arena() {
+            call.push(format!("_r: int = {read}"));
+            let ret = super::python::return_type(&f.returns);
+            call.push(format!("_out: {ret} = {}", lift(t, &name)));
+            call.push("return _out".into());
+        } else if t == Ty::Bool {
+            call.push(format!("_r: int = {read}"));
+            call.push("return _r != 0".into());
+        } else {
+            call.push(format!("_r: {} = {read}", super::python::result_type(t)));
+            call.push("return _r".into());
+        }
+    }
+    if arena {
+        out.push("try:".into());
+        for (i, p) in f.params.iter().enumerate() {
+            let v = &p.name;
+            let put = match p.ty {
+                Ty::Bytes => format!("_st.put_bytes({name}, {v})"),
+                Ty::Str => format!("_st.put_str({name}, {v})"),
+                Ty::List(n) => format!("_st.put_list({name}, {v}, {:?})", array_code(n)),
+                _ => continue,
+            };
+            out.push(format!("    _p{i}, _n{i} = {put}"));
+        }
+        out.extend(stores.iter().chain(&call).map(|l| format!("    {l}")));
+        out.push("except _TRAPS as _e:".into());
+        out.push(format!("    _trap({name}, _e)"));
+        out.push("finally:".into());
+        out.push("    _st.reset()".into());
+    } else if checks.is_empty() {
         // Only booleans: their writes cannot fail.
         out.extend(stores);
+        out.extend(call);
     } else {
         out.push("try:".into());
         out.extend(stores.iter().map(|s| format!("    {s}")));
@@ -214,27 +279,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         // The write refused a value: say which, as the public-API path does.
         out.extend(checks.iter().map(|l| format!("    {l}")));
         out.push("    raise".into());
-    }
-    out.push("_e = _call()".into());
-    out.push("if _e or _trap[0]:".into());
-    out.push(format!("    _fail({name}, _e, _trap)"));
-    if let Returns::One(t) = f.returns {
-        let fmt = result_format(t);
-        let read = format!("_v{fmt}[0]");
-        let raw = if t == Ty::Bool {
-            "int"
-        } else {
-            super::python::result_type(t)
-        };
-        out.push(format!("_r: {raw} = {read}"));
-        out.push(
-            if t == Ty::Bool {
-                "return _r != 0"
-            } else {
-                "return _r"
-            }
-            .into(),
-        );
+        out.extend(call);
     }
     Some(out)
 }

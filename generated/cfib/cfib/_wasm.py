@@ -232,8 +232,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -272,15 +272,17 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
 _FAST_CALLS: tuple[str, ...] = ("x_fibonacci_c", "x_is_even", )
+_FAST_ARENA_CALLS: tuple[str, ...] = ("x_crc32", "x_rot13", "x_xor_bytes", "x_sum_i32", )
 _PAIR = _struct.Struct("<II")
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_crc32", "f_fibonacci_c", "f_is_even", "f_rot13", "f_sum_i32", "f_xor_bytes", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_fibonacci_c", "x_is_even", )
+    __slots__ = ("alloc", "f_crc32", "f_fibonacci_c", "f_is_even", "f_rot13", "f_sum_i32", "f_xor_bytes", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_crc32", "x_fibonacci_c", "x_is_even", "x_rot13", "x_sum_i32", "x_xor_bytes", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -316,12 +318,16 @@ class _State:
             self.x_fibonacci_c = (raw_fibonacci_c.call, trap, raw_fibonacci_c.view("Q"))
             raw_crc32 = raw("crc32", "(i32, i32) -> (i32)", 2)
             self.f_crc32 = _invoker(raw_crc32, trap, ("i32", "i32", ), ("i32", ))
+            self.x_crc32 = (raw_crc32.call, trap, raw_crc32.view("I"))
             raw_rot13 = raw("rot13", "(i32, i32) -> (i32)", 2)
             self.f_rot13 = _invoker(raw_rot13, trap, ("i32", "i32", ), ("i32", ))
+            self.x_rot13 = (raw_rot13.call, trap, raw_rot13.view("I"))
             raw_xor_bytes = raw("xor_bytes", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_xor_bytes = _invoker(raw_xor_bytes, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
+            self.x_xor_bytes = (raw_xor_bytes.call, trap, raw_xor_bytes.view("I"))
             raw_sum_i32 = raw("sum_i32", "(i32, i32) -> (i32)", 2)
             self.f_sum_i32 = _invoker(raw_sum_i32, trap, ("i32", "i32", ), ("i32", ))
+            self.x_sum_i32 = (raw_sum_i32.call, trap, raw_sum_i32.view("I"), raw_sum_i32.view("i"))
             raw_is_even = raw("is_even", "(i64) -> (i32)", 1)
             self.f_is_even = _invoker(raw_is_even, trap, ("i64", ), ("i32", ))
             self.x_is_even = (raw_is_even.call, trap, raw_is_even.view("Q"), raw_is_even.view("i"))
@@ -351,19 +357,10 @@ class _State:
             self.memory_bytes = size
         return self.memory_view
 
-    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
-        if ptr + size > len(memory):
-            raise CfibError(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
-            )
-
-    def _alloc(self, function: str, size: int) -> int:
-        if size > _M32:
-            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        ptr: int = self.alloc(size) & _M32
-        if ptr == 0 and size:
-            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
-        return ptr
+    def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> _NoReturn:
+        raise CfibError(
+            f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
+        )
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
@@ -377,9 +374,15 @@ class _State:
                 view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             data = view
         size = len(data)
-        ptr = self._alloc(function, size)
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
+        ptr: int = self.alloc(size) & _M32
+        if ptr == 0 and size:
+            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
+        # Looked up after the allocation: growing the memory is what can move it.
         memory = self._memory()
-        self._check(function, memory, ptr, size)
+        if ptr + size > len(memory):
+            self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
         return ptr, size
 
@@ -401,10 +404,13 @@ class _State:
         if result == 0:
             raise CfibInputError(function)
         memory = self._memory()
-        self._check(function, memory, result, 8)
+        if result + 8 > len(memory):
+            self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
-        self._check(function, memory, ptr, length * itemsize)
-        return memory, ptr, ptr + length * itemsize
+        end = ptr + length * itemsize
+        if end > len(memory):
+            self._outside(function, memory, ptr, length * itemsize)
+        return memory, ptr, end
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)
@@ -459,6 +465,8 @@ class _CfibWasm(Cfib):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 
@@ -531,15 +539,17 @@ class _CfibWasm(Cfib):
 
 
 class _CfibWasmFast(_CfibWasm):
-    """Cfib on the fast path: scalar functions get specialised bodies."""
+    """Cfib on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
 
     def fibonacci_c(self, n: int) -> int:
         try:
-            _call, _trap, _vQ = self._local.x_fibonacci_c
+            _call, _ts, _vQ = self._local.x_fibonacci_c
         except AttributeError:
-            _call, _trap, _vQ = self._state().x_fibonacci_c
+            self._state()
+            _call, _ts, _vQ = self._local.x_fibonacci_c
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -548,16 +558,102 @@ class _CfibWasmFast(_CfibWasm):
                 raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("fibonacci_c", _e, _trap)
+        if _e or _ts[0]:
+            _fail("fibonacci_c", _e, _ts)
         _r: int = _vQ[0]
         return _r
 
+    def crc32(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            _st, _call, _ts, _vI = self._local.x_crc32
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_crc32
+        try:
+            _p0, _n0 = _st.put_bytes("crc32", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("crc32", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("crc32", _e)
+        finally:
+            _st.reset()
+
+    def rot13(self, text: str) -> str:
+        try:
+            _st, _call, _ts, _vI = self._local.x_rot13
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_rot13
+        try:
+            _p0, _n0 = _st.put_str("rot13", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("rot13", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("rot13", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("rot13", _e)
+        finally:
+            _st.reset()
+
+    def xor_bytes(self, a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _call, _ts, _vI = self._local.x_xor_bytes
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_xor_bytes
+        try:
+            _p0, _n0 = _st.put_bytes("xor_bytes", a)
+            _p1, _n1 = _st.put_bytes("xor_bytes", b)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("xor_bytes", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("xor_bytes", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("xor_bytes", _e)
+        finally:
+            _st.reset()
+
+    def sum_i32(self, xs: _Sequence[int]) -> int:
+        try:
+            _st, _call, _ts, _vI, _vi = self._local.x_sum_i32
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vi = self._local.x_sum_i32
+        try:
+            _p0, _n0 = _st.put_list("sum_i32", xs, "i")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("sum_i32", _e, _ts)
+            _r: int = _vi[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("sum_i32", _e)
+        finally:
+            _st.reset()
+
     def is_even(self, n: int) -> bool:
         try:
-            _call, _trap, _vQ, _vi = self._local.x_is_even
+            _call, _ts, _vQ, _vi = self._local.x_is_even
         except AttributeError:
-            _call, _trap, _vQ, _vi = self._state().x_is_even
+            self._state()
+            _call, _ts, _vQ, _vi = self._local.x_is_even
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -566,7 +662,7 @@ class _CfibWasmFast(_CfibWasm):
                 raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("is_even", _e, _trap)
+        if _e or _ts[0]:
+            _fail("is_even", _e, _ts)
         _r: int = _vi[0]
         return _r != 0

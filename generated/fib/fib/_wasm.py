@@ -229,8 +229,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -269,8 +269,10 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
 _FAST_CALLS: tuple[str, ...] = ("x_add", "x_divide", "x_fibonacci", "x_gcd", "x_is_prime", "x_mix", )
+_FAST_ARENA_CALLS: tuple[str, ...] = ()
 
 
 class _State:
@@ -359,6 +361,8 @@ class _FibWasm(Fib):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 
@@ -442,15 +446,17 @@ class _FibWasm(Fib):
 
 
 class _FibWasmFast(_FibWasm):
-    """Fib on the fast path: scalar functions get specialised bodies."""
+    """Fib on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
 
     def add(self, a: int, b: int) -> int:
         try:
-            _call, _trap, _vi = self._local.x_add
+            _call, _ts, _vi = self._local.x_add
         except AttributeError:
-            _call, _trap, _vi = self._state().x_add
+            self._state()
+            _call, _ts, _vi = self._local.x_add
         try:
             _vi[0] = a
             _vi[4] = b
@@ -463,16 +469,17 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"add(): b={b!r} is out of range for i32")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("add", _e, _trap)
+        if _e or _ts[0]:
+            _fail("add", _e, _ts)
         _r: int = _vi[0]
         return _r
 
     def divide(self, a: int, b: int) -> int:
         try:
-            _call, _trap, _vi = self._local.x_divide
+            _call, _ts, _vi = self._local.x_divide
         except AttributeError:
-            _call, _trap, _vi = self._state().x_divide
+            self._state()
+            _call, _ts, _vi = self._local.x_divide
         try:
             _vi[0] = a
             _vi[4] = b
@@ -485,16 +492,17 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"divide(): b={b!r} is out of range for i32")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("divide", _e, _trap)
+        if _e or _ts[0]:
+            _fail("divide", _e, _ts)
         _r: int = _vi[0]
         return _r
 
     def fibonacci(self, n: int) -> int:
         try:
-            _call, _trap, _vQ = self._local.x_fibonacci
+            _call, _ts, _vQ = self._local.x_fibonacci
         except AttributeError:
-            _call, _trap, _vQ = self._state().x_fibonacci
+            self._state()
+            _call, _ts, _vQ = self._local.x_fibonacci
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -503,16 +511,17 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("fibonacci", _e, _trap)
+        if _e or _ts[0]:
+            _fail("fibonacci", _e, _ts)
         _r: int = _vQ[0]
         return _r
 
     def gcd(self, a: int, b: int) -> int:
         try:
-            _call, _trap, _vI = self._local.x_gcd
+            _call, _ts, _vI = self._local.x_gcd
         except AttributeError:
-            _call, _trap, _vI = self._state().x_gcd
+            self._state()
+            _call, _ts, _vI = self._local.x_gcd
         try:
             _vI[0] = a
             _vI[4] = b
@@ -525,16 +534,17 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("gcd", _e, _trap)
+        if _e or _ts[0]:
+            _fail("gcd", _e, _ts)
         _r: int = _vI[0]
         return _r
 
     def is_prime(self, n: int) -> bool:
         try:
-            _call, _trap, _vI, _vi = self._local.x_is_prime
+            _call, _ts, _vI, _vi = self._local.x_is_prime
         except AttributeError:
-            _call, _trap, _vI, _vi = self._state().x_is_prime
+            self._state()
+            _call, _ts, _vI, _vi = self._local.x_is_prime
         try:
             _vI[0] = n
         except (ValueError, TypeError):
@@ -543,16 +553,17 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("is_prime", _e, _trap)
+        if _e or _ts[0]:
+            _fail("is_prime", _e, _ts)
         _r: int = _vi[0]
         return _r != 0
 
     def mix(self, arg0: int, arg1: int) -> float:
         try:
-            _call, _trap, _vi, _vq, _vd = self._local.x_mix
+            _call, _ts, _vi, _vq, _vd = self._local.x_mix
         except AttributeError:
-            _call, _trap, _vi, _vq, _vd = self._state().x_mix
+            self._state()
+            _call, _ts, _vi, _vq, _vd = self._local.x_mix
         try:
             _vi[0] = arg0
             _vq[2] = arg1
@@ -565,7 +576,7 @@ class _FibWasmFast(_FibWasm):
                 raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("mix", _e, _trap)
+        if _e or _ts[0]:
+            _fail("mix", _e, _ts)
         _r: float = _vd[0]
         return _r

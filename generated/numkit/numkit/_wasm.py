@@ -232,8 +232,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -272,15 +272,17 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
 _FAST_CALLS: tuple[str, ...] = ("x_clamp_i8", "x_half", "x_i64_min", "x_neg_i16", "x_not_", "x_ptr_add", "x_u32_top", "x_u64_max", "x_wrap_u8", )
+_FAST_ARENA_CALLS: tuple[str, ...] = ("x_dot", "x_minmax_i8", "x_prefix_sums", "x_sum_u16", )
 _PAIR = _struct.Struct("<II")
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_clamp_i8", "f_dot", "f_half", "f_i64_min", "f_minmax_i8", "f_neg_i16", "f_not_", "f_prefix_sums", "f_ptr_add", "f_sum_u16", "f_u32_top", "f_u64_max", "f_wrap_u8", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_clamp_i8", "x_half", "x_i64_min", "x_neg_i16", "x_not_", "x_ptr_add", "x_u32_top", "x_u64_max", "x_wrap_u8", )
+    __slots__ = ("alloc", "f_clamp_i8", "f_dot", "f_half", "f_i64_min", "f_minmax_i8", "f_neg_i16", "f_not_", "f_prefix_sums", "f_ptr_add", "f_sum_u16", "f_u32_top", "f_u64_max", "f_wrap_u8", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_clamp_i8", "x_dot", "x_half", "x_i64_min", "x_minmax_i8", "x_neg_i16", "x_not_", "x_prefix_sums", "x_ptr_add", "x_sum_u16", "x_u32_top", "x_u64_max", "x_wrap_u8", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -316,6 +318,7 @@ class _State:
             self.x_clamp_i8 = (raw_clamp_i8.call, trap, raw_clamp_i8.view("i"), raw_clamp_i8.view("b"))
             raw_dot = raw("dot", "(i32, i32, i32, i32) -> (f64)", 4)
             self.f_dot = _invoker(raw_dot, trap, ("i32", "i32", "i32", "i32", ), ("f64", ))
+            self.x_dot = (raw_dot.call, trap, raw_dot.view("I"), raw_dot.view("d"))
             raw_half = raw("half", "(f32) -> (f32)", 1)
             self.f_half = _invoker(raw_half, trap, ("f32", ), ("f32", ))
             self.x_half = (raw_half.call, trap, raw_half.view("f"))
@@ -324,6 +327,7 @@ class _State:
             self.x_i64_min = (raw_i64_min.call, trap, raw_i64_min.view("q"))
             raw_minmax_i8 = raw("minmax_i8", "(i32, i32) -> (i32)", 2)
             self.f_minmax_i8 = _invoker(raw_minmax_i8, trap, ("i32", "i32", ), ("i32", ))
+            self.x_minmax_i8 = (raw_minmax_i8.call, trap, raw_minmax_i8.view("I"))
             raw_neg_i16 = raw("neg_i16", "(i32) -> (i32)", 1)
             self.f_neg_i16 = _invoker(raw_neg_i16, trap, ("i32", ), ("i32", ))
             self.x_neg_i16 = (raw_neg_i16.call, trap, raw_neg_i16.view("i"), raw_neg_i16.view("h"))
@@ -332,11 +336,13 @@ class _State:
             self.x_not_ = (raw_not_.call, trap, raw_not_.view("I"), raw_not_.view("i"))
             raw_prefix_sums = raw("prefix_sums", "(i32, i32) -> (i32)", 2)
             self.f_prefix_sums = _invoker(raw_prefix_sums, trap, ("i32", "i32", ), ("i32", ))
+            self.x_prefix_sums = (raw_prefix_sums.call, trap, raw_prefix_sums.view("I"))
             raw_ptr_add = raw("ptr_add", "(i32, i32) -> (i32)", 2)
             self.f_ptr_add = _invoker(raw_ptr_add, trap, ("i32", "i32", ), ("i32", ))
             self.x_ptr_add = (raw_ptr_add.call, trap, raw_ptr_add.view("I"))
             raw_sum_u16 = raw("sum_u16", "(i32, i32) -> (i64)", 2)
             self.f_sum_u16 = _invoker(raw_sum_u16, trap, ("i32", "i32", ), ("i64", ))
+            self.x_sum_u16 = (raw_sum_u16.call, trap, raw_sum_u16.view("I"), raw_sum_u16.view("Q"))
             raw_u32_top = raw("u32_top", "() -> (i32)", 1)
             self.f_u32_top = _invoker(raw_u32_top, trap, (), ("i32", ))
             self.x_u32_top = (raw_u32_top.call, trap, raw_u32_top.view("I"))
@@ -379,19 +385,10 @@ class _State:
             self.memory_bytes = size
         return self.memory_view
 
-    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
-        if ptr + size > len(memory):
-            raise NumkitError(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
-            )
-
-    def _alloc(self, function: str, size: int) -> int:
-        if size > _M32:
-            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        ptr: int = self.alloc(size) & _M32
-        if ptr == 0 and size:
-            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
-        return ptr
+    def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> _NoReturn:
+        raise NumkitError(
+            f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
+        )
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
@@ -405,9 +402,15 @@ class _State:
                 view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             data = view
         size = len(data)
-        ptr = self._alloc(function, size)
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
+        ptr: int = self.alloc(size) & _M32
+        if ptr == 0 and size:
+            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
+        # Looked up after the allocation: growing the memory is what can move it.
         memory = self._memory()
-        self._check(function, memory, ptr, size)
+        if ptr + size > len(memory):
+            self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
         return ptr, size
 
@@ -429,10 +432,13 @@ class _State:
         if result == 0:
             raise NumkitInputError(function)
         memory = self._memory()
-        self._check(function, memory, result, 8)
+        if result + 8 > len(memory):
+            self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
-        self._check(function, memory, ptr, length * itemsize)
-        return memory, ptr, ptr + length * itemsize
+        end = ptr + length * itemsize
+        if end > len(memory):
+            self._outside(function, memory, ptr, length * itemsize)
+        return memory, ptr, end
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)
@@ -487,6 +493,8 @@ class _NumkitWasm(Numkit):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 
@@ -625,7 +633,8 @@ class _NumkitWasm(Numkit):
 
 
 class _NumkitWasmFast(_NumkitWasm):
-    """Numkit on the fast path: scalar functions get specialised bodies."""
+    """Numkit on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
 
@@ -634,9 +643,10 @@ class _NumkitWasmFast(_NumkitWasm):
         if not -32768 <= x <= 32767:
             raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         try:
-            _call, _trap, _vi, _vb = self._local.x_clamp_i8
+            _call, _ts, _vi, _vb = self._local.x_clamp_i8
         except AttributeError:
-            _call, _trap, _vi, _vb = self._state().x_clamp_i8
+            self._state()
+            _call, _ts, _vi, _vb = self._local.x_clamp_i8
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -645,46 +655,93 @@ class _NumkitWasmFast(_NumkitWasm):
                 raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("clamp_i8", _e, _trap)
+        if _e or _ts[0]:
+            _fail("clamp_i8", _e, _ts)
         _r: int = _vb[0]
         return _r
 
+    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+        try:
+            _st, _call, _ts, _vI, _vd = self._local.x_dot
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vd = self._local.x_dot
+        try:
+            _p0, _n0 = _st.put_list("dot", a, "f")
+            _p1, _n1 = _st.put_list("dot", b, "f")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("dot", _e, _ts)
+            _r: float = _vd[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("dot", _e)
+        finally:
+            _st.reset()
+
     def half(self, x: float) -> float:
         try:
-            _call, _trap, _vf = self._local.x_half
+            _call, _ts, _vf = self._local.x_half
         except AttributeError:
-            _call, _trap, _vf = self._state().x_half
+            self._state()
+            _call, _ts, _vf = self._local.x_half
         try:
             _vf[0] = x
         except (ValueError, TypeError):
             x = _real_arg("half", "x", x)
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("half", _e, _trap)
+        if _e or _ts[0]:
+            _fail("half", _e, _ts)
         _r: float = _vf[0]
         return _r
 
     def i64_min(self) -> int:
         try:
-            _call, _trap, _vq = self._local.x_i64_min
+            _call, _ts, _vq = self._local.x_i64_min
         except AttributeError:
-            _call, _trap, _vq = self._state().x_i64_min
+            self._state()
+            _call, _ts, _vq = self._local.x_i64_min
         _e = _call()
-        if _e or _trap[0]:
-            _fail("i64_min", _e, _trap)
+        if _e or _ts[0]:
+            _fail("i64_min", _e, _ts)
         _r: int = _vq[0]
         return _r
+
+    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+        try:
+            _st, _call, _ts, _vI = self._local.x_minmax_i8
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_minmax_i8
+        try:
+            _p0, _n0 = _st.put_list("minmax_i8", xs, "b")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("minmax_i8", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[int] = _st.get_list("minmax_i8", _r, "b")
+            return _out
+        except _TRAPS as _e:
+            _trap("minmax_i8", _e)
+        finally:
+            _st.reset()
 
     def neg_i16(self, x: int) -> int:
         x = _index_arg("neg_i16", "x", x)
         if not -32768 <= x <= 32767:
             raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         try:
-            _call, _trap, _vi, _vh = self._local.x_neg_i16
+            _call, _ts, _vi, _vh = self._local.x_neg_i16
         except AttributeError:
-            _call, _trap, _vi, _vh = self._state().x_neg_i16
+            self._state()
+            _call, _ts, _vi, _vh = self._local.x_neg_i16
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -693,28 +750,51 @@ class _NumkitWasmFast(_NumkitWasm):
                 raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("neg_i16", _e, _trap)
+        if _e or _ts[0]:
+            _fail("neg_i16", _e, _ts)
         _r: int = _vh[0]
         return _r
 
     def not_(self, b: bool) -> bool:
         try:
-            _call, _trap, _vI, _vi = self._local.x_not_
+            _call, _ts, _vI, _vi = self._local.x_not_
         except AttributeError:
-            _call, _trap, _vI, _vi = self._state().x_not_
+            self._state()
+            _call, _ts, _vI, _vi = self._local.x_not_
         _vI[0] = 1 if b else 0
         _e = _call()
-        if _e or _trap[0]:
-            _fail("not_", _e, _trap)
+        if _e or _ts[0]:
+            _fail("not_", _e, _ts)
         _r: int = _vi[0]
         return _r != 0
 
+    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+        try:
+            _st, _call, _ts, _vI = self._local.x_prefix_sums
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_prefix_sums
+        try:
+            _p0, _n0 = _st.put_list("prefix_sums", xs, "q")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("prefix_sums", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[int] = _st.get_list("prefix_sums", _r, "q")
+            return _out
+        except _TRAPS as _e:
+            _trap("prefix_sums", _e)
+        finally:
+            _st.reset()
+
     def ptr_add(self, p: int, n: int) -> int:
         try:
-            _call, _trap, _vI = self._local.x_ptr_add
+            _call, _ts, _vI = self._local.x_ptr_add
         except AttributeError:
-            _call, _trap, _vI = self._state().x_ptr_add
+            self._state()
+            _call, _ts, _vI = self._local.x_ptr_add
         try:
             _vI[0] = p
             _vI[4] = n
@@ -727,30 +807,52 @@ class _NumkitWasmFast(_NumkitWasm):
                 raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("ptr_add", _e, _trap)
+        if _e or _ts[0]:
+            _fail("ptr_add", _e, _ts)
         _r: int = _vI[0]
         return _r
 
+    def sum_u16(self, xs: _Sequence[int]) -> int:
+        try:
+            _st, _call, _ts, _vI, _vQ = self._local.x_sum_u16
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vQ = self._local.x_sum_u16
+        try:
+            _p0, _n0 = _st.put_list("sum_u16", xs, "H")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("sum_u16", _e, _ts)
+            _r: int = _vQ[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("sum_u16", _e)
+        finally:
+            _st.reset()
+
     def u32_top(self) -> int:
         try:
-            _call, _trap, _vI = self._local.x_u32_top
+            _call, _ts, _vI = self._local.x_u32_top
         except AttributeError:
-            _call, _trap, _vI = self._state().x_u32_top
+            self._state()
+            _call, _ts, _vI = self._local.x_u32_top
         _e = _call()
-        if _e or _trap[0]:
-            _fail("u32_top", _e, _trap)
+        if _e or _ts[0]:
+            _fail("u32_top", _e, _ts)
         _r: int = _vI[0]
         return _r
 
     def u64_max(self) -> int:
         try:
-            _call, _trap, _vQ = self._local.x_u64_max
+            _call, _ts, _vQ = self._local.x_u64_max
         except AttributeError:
-            _call, _trap, _vQ = self._state().x_u64_max
+            self._state()
+            _call, _ts, _vQ = self._local.x_u64_max
         _e = _call()
-        if _e or _trap[0]:
-            _fail("u64_max", _e, _trap)
+        if _e or _ts[0]:
+            _fail("u64_max", _e, _ts)
         _r: int = _vQ[0]
         return _r
 
@@ -759,9 +861,10 @@ class _NumkitWasmFast(_NumkitWasm):
         if not 0 <= x <= 65535:
             raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         try:
-            _call, _trap, _vi, _vB = self._local.x_wrap_u8
+            _call, _ts, _vi, _vB = self._local.x_wrap_u8
         except AttributeError:
-            _call, _trap, _vi, _vB = self._state().x_wrap_u8
+            self._state()
+            _call, _ts, _vi, _vB = self._local.x_wrap_u8
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -770,7 +873,7 @@ class _NumkitWasmFast(_NumkitWasm):
                 raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
             raise
         _e = _call()
-        if _e or _trap[0]:
-            _fail("wrap_u8", _e, _trap)
+        if _e or _ts[0]:
+            _fail("wrap_u8", _e, _ts)
         _r: int = _vB[0]
         return _r

@@ -231,8 +231,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -271,15 +271,17 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
 _FAST_CALLS: tuple[str, ...] = ()
+_FAST_ARENA_CALLS: tuple[str, ...] = ("x_find_all", "x_is_match", )
 _PAIR = _struct.Struct("<II")
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_find_all", "f_is_match", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", )
+    __slots__ = ("alloc", "f_find_all", "f_is_match", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_find_all", "x_is_match", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -312,8 +314,10 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_find_all = raw("find_all", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_find_all = _invoker(raw_find_all, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
+            self.x_find_all = (raw_find_all.call, trap, raw_find_all.view("I"))
             raw_is_match = raw("is_match", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_is_match = _invoker(raw_is_match, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
+            self.x_is_match = (raw_is_match.call, trap, raw_is_match.view("I"), raw_is_match.view("i"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -336,19 +340,10 @@ class _State:
             self.memory_bytes = size
         return self.memory_view
 
-    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
-        if ptr + size > len(memory):
-            raise RegexkitError(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
-            )
-
-    def _alloc(self, function: str, size: int) -> int:
-        if size > _M32:
-            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        ptr: int = self.alloc(size) & _M32
-        if ptr == 0 and size:
-            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
-        return ptr
+    def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> _NoReturn:
+        raise RegexkitError(
+            f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
+        )
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
@@ -362,9 +357,15 @@ class _State:
                 view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             data = view
         size = len(data)
-        ptr = self._alloc(function, size)
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
+        ptr: int = self.alloc(size) & _M32
+        if ptr == 0 and size:
+            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
+        # Looked up after the allocation: growing the memory is what can move it.
         memory = self._memory()
-        self._check(function, memory, ptr, size)
+        if ptr + size > len(memory):
+            self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
         return ptr, size
 
@@ -386,10 +387,13 @@ class _State:
         if result == 0:
             raise RegexkitInputError(function)
         memory = self._memory()
-        self._check(function, memory, result, 8)
+        if result + 8 > len(memory):
+            self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
-        self._check(function, memory, ptr, length * itemsize)
-        return memory, ptr, ptr + length * itemsize
+        end = ptr + length * itemsize
+        if end > len(memory):
+            self._outside(function, memory, ptr, length * itemsize)
+        return memory, ptr, end
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)
@@ -444,6 +448,8 @@ class _RegexkitWasm(Regexkit):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 
@@ -473,6 +479,54 @@ class _RegexkitWasm(Regexkit):
 
 
 class _RegexkitWasmFast(_RegexkitWasm):
-    """Regexkit on the fast path: scalar functions get specialised bodies."""
+    """Regexkit on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
+
+    def find_all(self, pattern: str, text: str) -> str:
+        try:
+            _st, _call, _ts, _vI = self._local.x_find_all
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_find_all
+        try:
+            _p0, _n0 = _st.put_str("find_all", pattern)
+            _p1, _n1 = _st.put_str("find_all", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("find_all", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("find_all", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("find_all", _e)
+        finally:
+            _st.reset()
+
+    def is_match(self, pattern: str, text: str) -> bool:
+        try:
+            _st, _call, _ts, _vI, _vi = self._local.x_is_match
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vi = self._local.x_is_match
+        try:
+            _p0, _n0 = _st.put_str("is_match", pattern)
+            _p1, _n1 = _st.put_str("is_match", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("is_match", _e, _ts)
+            _r: int = _vi[0]
+            return _r != 0
+        except _TRAPS as _e:
+            _trap("is_match", _e)
+        finally:
+            _st.reset()

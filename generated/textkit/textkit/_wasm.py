@@ -232,8 +232,8 @@ _CORE_RESULT = {"i32": ("i", 4), "i64": ("q", 2), "f32": ("f", 4), "f64": ("d", 
 
 def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tuple[str, ...]) -> _Callable[..., _Any]:
     """A callable with the public API's contract (signed results, wasmtime exceptions)
-    that takes the fast path. Used for the memory protocol and arena-passing functions;
-    scalar functions get specialised method bodies instead."""
+    that takes the fast path. Used for the memory protocol and for functions with several
+    results; the others get specialised method bodies instead."""
     call = raw.call
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
@@ -272,15 +272,17 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
         return [view[index] for view, index in outs]
 
     return invoke
-# The per-thread tuples of the specialised bodies, copied onto the thread-local object.
+# The per-thread tuples of the specialised bodies, copied onto the thread-local object
+# (with the state in front for the bodies that use the arena).
 _FAST_CALLS: tuple[str, ...] = ()
+_FAST_ARENA_CALLS: tuple[str, ...] = ("x_byte_len", "x_count_char", "x_fixed16", "x_parse_u32", "x_reverse", "x_scale", "x_sha256", "x_sum_bytes", "x_upper", "x_zeros", )
 _PAIR = _struct.Struct("<II")
 
 
 class _State:
     """One thread's store and instance, with every export bound to the store once."""
 
-    __slots__ = ("alloc", "f_byte_len", "f_count_char", "f_fixed16", "f_parse_u32", "f_reverse", "f_scale", "f_sha256", "f_sum_bytes", "f_upper", "f_zeros", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", )
+    __slots__ = ("alloc", "f_byte_len", "f_count_char", "f_fixed16", "f_parse_u32", "f_reverse", "f_scale", "f_sha256", "f_sum_bytes", "f_upper", "f_zeros", "memory", "memory_base", "memory_bytes", "memory_size", "memory_view", "raws", "reset", "store", "trap", "x_byte_len", "x_count_char", "x_fixed16", "x_parse_u32", "x_reverse", "x_scale", "x_sha256", "x_sum_bytes", "x_upper", "x_zeros", )
 
     def __init__(self) -> None:
         engine, module = _compile()
@@ -313,24 +315,34 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_byte_len = raw("byte_len", "(i32, i32) -> (i32)", 2)
             self.f_byte_len = _invoker(raw_byte_len, trap, ("i32", "i32", ), ("i32", ))
+            self.x_byte_len = (raw_byte_len.call, trap, raw_byte_len.view("I"))
             raw_count_char = raw("count_char", "(i32, i32, i32) -> (i32)", 3)
             self.f_count_char = _invoker(raw_count_char, trap, ("i32", "i32", "i32", ), ("i32", ))
+            self.x_count_char = (raw_count_char.call, trap, raw_count_char.view("I"))
             raw_fixed16 = raw("fixed16", "(i32, i32) -> (i32)", 2)
             self.f_fixed16 = _invoker(raw_fixed16, trap, ("i32", "i32", ), ("i32", ))
+            self.x_fixed16 = (raw_fixed16.call, trap, raw_fixed16.view("I"))
             raw_parse_u32 = raw("parse_u32", "(i32, i32) -> (i32)", 2)
             self.f_parse_u32 = _invoker(raw_parse_u32, trap, ("i32", "i32", ), ("i32", ))
+            self.x_parse_u32 = (raw_parse_u32.call, trap, raw_parse_u32.view("I"))
             raw_reverse = raw("reverse", "(i32, i32) -> (i32)", 2)
             self.f_reverse = _invoker(raw_reverse, trap, ("i32", "i32", ), ("i32", ))
+            self.x_reverse = (raw_reverse.call, trap, raw_reverse.view("I"))
             raw_scale = raw("scale", "(i32, i32, f64) -> (i32)", 3)
             self.f_scale = _invoker(raw_scale, trap, ("i32", "i32", "f64", ), ("i32", ))
+            self.x_scale = (raw_scale.call, trap, raw_scale.view("I"), raw_scale.view("d"))
             raw_sha256 = raw("sha256", "(i32, i32) -> (i32)", 2)
             self.f_sha256 = _invoker(raw_sha256, trap, ("i32", "i32", ), ("i32", ))
+            self.x_sha256 = (raw_sha256.call, trap, raw_sha256.view("I"))
             raw_sum_bytes = raw("sum_bytes", "(i32, i32) -> (i64)", 2)
             self.f_sum_bytes = _invoker(raw_sum_bytes, trap, ("i32", "i32", ), ("i64", ))
+            self.x_sum_bytes = (raw_sum_bytes.call, trap, raw_sum_bytes.view("I"), raw_sum_bytes.view("Q"))
             raw_upper = raw("upper", "(i32, i32) -> (i32)", 2)
             self.f_upper = _invoker(raw_upper, trap, ("i32", "i32", ), ("i32", ))
+            self.x_upper = (raw_upper.call, trap, raw_upper.view("I"))
             raw_zeros = raw("zeros", "(i32) -> (i32)", 1)
             self.f_zeros = _invoker(raw_zeros, trap, ("i32", ), ("i32", ))
+            self.x_zeros = (raw_zeros.call, trap, raw_zeros.view("I"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -361,19 +373,10 @@ class _State:
             self.memory_bytes = size
         return self.memory_view
 
-    def _check(self, function: str, memory: memoryview[int], ptr: int, size: int) -> None:
-        if ptr + size > len(memory):
-            raise TextkitError(
-                f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
-            )
-
-    def _alloc(self, function: str, size: int) -> int:
-        if size > _M32:
-            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        ptr: int = self.alloc(size) & _M32
-        if ptr == 0 and size:
-            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
-        return ptr
+    def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> _NoReturn:
+        raise TextkitError(
+            f"{function}: the guest returned {size} bytes at {ptr:#x}, outside its {len(memory)}-byte memory"
+        )
 
     def put_bytes(self, function: str, data: _Any) -> tuple[int, int]:
         """Copies a bytes-like object into the arena, once; returns (ptr, len)."""
@@ -387,9 +390,15 @@ class _State:
                 view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             data = view
         size = len(data)
-        ptr = self._alloc(function, size)
+        if size > _M32:
+            raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
+        ptr: int = self.alloc(size) & _M32
+        if ptr == 0 and size:
+            raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
+        # Looked up after the allocation: growing the memory is what can move it.
         memory = self._memory()
-        self._check(function, memory, ptr, size)
+        if ptr + size > len(memory):
+            self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
         return ptr, size
 
@@ -411,10 +420,13 @@ class _State:
         if result == 0:
             raise TextkitInputError(function)
         memory = self._memory()
-        self._check(function, memory, result, 8)
+        if result + 8 > len(memory):
+            self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
-        self._check(function, memory, ptr, length * itemsize)
-        return memory, ptr, ptr + length * itemsize
+        end = ptr + length * itemsize
+        if end > len(memory):
+            self._outside(function, memory, ptr, length * itemsize)
+        return memory, ptr, end
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)
@@ -469,6 +481,8 @@ class _TextkitWasm(Textkit):
             if _FAST:
                 for name in _FAST_CALLS:
                     setattr(self._local, name, getattr(state, name))
+                for name in _FAST_ARENA_CALLS:
+                    setattr(self._local, name, (state, *getattr(state, name)))
             self._local.state = state
         return state
 
@@ -590,6 +604,220 @@ class _TextkitWasm(Textkit):
 
 
 class _TextkitWasmFast(_TextkitWasm):
-    """Textkit on the fast path: scalar functions get specialised bodies."""
+    """Textkit on the fast path: every function with at most one result gets a
+    specialised body."""
 
     __slots__ = ()
+
+    def byte_len(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            _st, _call, _ts, _vI = self._local.x_byte_len
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_byte_len
+        try:
+            _p0, _n0 = _st.put_bytes("byte_len", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("byte_len", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("byte_len", _e)
+        finally:
+            _st.reset()
+
+    def count_char(self, text: str, c: int) -> int:
+        c = _index_arg("count_char", "c", c)
+        if not 0 <= c <= 0xFFFFFFFF:
+            raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
+        try:
+            _st, _call, _ts, _vI = self._local.x_count_char
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_count_char
+        try:
+            _p0, _n0 = _st.put_str("count_char", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = c
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("count_char", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("count_char", _e)
+        finally:
+            _st.reset()
+
+    def fixed16(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _call, _ts, _vI = self._local.x_fixed16
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_fixed16
+        try:
+            _p0, _n0 = _st.put_bytes("fixed16", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("fixed16", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("fixed16", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("fixed16", _e)
+        finally:
+            _st.reset()
+
+    def parse_u32(self, text: str) -> int:
+        try:
+            _st, _call, _ts, _vI = self._local.x_parse_u32
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_parse_u32
+        try:
+            _p0, _n0 = _st.put_str("parse_u32", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("parse_u32", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("parse_u32", _e)
+        finally:
+            _st.reset()
+
+    def reverse(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _call, _ts, _vI = self._local.x_reverse
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_reverse
+        try:
+            _p0, _n0 = _st.put_bytes("reverse", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("reverse", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("reverse", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("reverse", _e)
+        finally:
+            _st.reset()
+
+    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+        k = _real_arg("scale", "k", k)
+        try:
+            _st, _call, _ts, _vI, _vd = self._local.x_scale
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vd = self._local.x_scale
+        try:
+            _p0, _n0 = _st.put_list("scale", xs, "d")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vd[4] = k
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("scale", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[float] = _st.get_list("scale", _r, "d")
+            return _out
+        except _TRAPS as _e:
+            _trap("scale", _e)
+        finally:
+            _st.reset()
+
+    def sha256(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _call, _ts, _vI = self._local.x_sha256
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_sha256
+        try:
+            _p0, _n0 = _st.put_bytes("sha256", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("sha256", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("sha256", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("sha256", _e)
+        finally:
+            _st.reset()
+
+    def sum_bytes(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            _st, _call, _ts, _vI, _vQ = self._local.x_sum_bytes
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI, _vQ = self._local.x_sum_bytes
+        try:
+            _p0, _n0 = _st.put_bytes("sum_bytes", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("sum_bytes", _e, _ts)
+            _r: int = _vQ[0]
+            return _r
+        except _TRAPS as _e:
+            _trap("sum_bytes", _e)
+        finally:
+            _st.reset()
+
+    def upper(self, text: str) -> str:
+        try:
+            _st, _call, _ts, _vI = self._local.x_upper
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_upper
+        try:
+            _p0, _n0 = _st.put_str("upper", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("upper", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("upper", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("upper", _e)
+        finally:
+            _st.reset()
+
+    def zeros(self, n: int) -> bytes:
+        n = _index_arg("zeros", "n", n)
+        if not 0 <= n <= 0xFFFFFFFF:
+            raise OverflowError(f"zeros(): n={n!r} is out of range for u32")
+        try:
+            _st, _call, _ts, _vI = self._local.x_zeros
+        except AttributeError:
+            self._state()
+            _st, _call, _ts, _vI = self._local.x_zeros
+        try:
+            _vI[0] = n
+            _e = _call()
+            if _e or _ts[0]:
+                _fail("zeros", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("zeros", _r)
+            return _out
+        except _TRAPS as _e:
+            _trap("zeros", _e)
+        finally:
+            _st.reset()

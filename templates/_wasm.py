@@ -198,9 +198,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -214,9 +215,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -239,12 +241,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -254,7 +256,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -267,7 +269,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -328,7 +330,7 @@ class _State:
             raw_{{ f.name }} = raw({{ f.export_literal }}, "{{ f.core_sig }}", {{ f.slots }})
             self.f_{{ f.name }} = _invoker(raw_{{ f.name }}, trap, ({% for t in f.core_params %}"{{ t }}", {% endfor %}), ({% for t in f.core_results %}"{{ t }}", {% endfor %}))
 {%- if let Some(views) = f.fast_views %}
-            self.x_{{ f.name }} = (raw_{{ f.name }}.call, trap{% for v in views %}, raw_{{ f.name }}.view("{{ v }}"){% endfor %})
+            self.x_{{ f.name }} = (raw_{{ f.name }}.args, trap{% for v in views %}, raw_{{ f.name }}.view("{{ v }}"){% endfor %})
 {%- endif %}
 {%- endfor %}
         else:

@@ -210,7 +210,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         }
     }
     let unpack = format!(
-        "{}_call, _ts, {}",
+        "{}_a, _ts, {}",
         if arena { "_st, " } else { "" },
         views
             .iter()
@@ -233,7 +233,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         })
         .collect();
     let mut call = Vec::new();
-    call.push("_e = _call()".to_string());
+    call.push("_e = _RAW_CALL(*_a)".to_string());
     call.push("if _e or _ts[0]:".into());
     call.push(format!("    _fail({name}, _e, _ts)"));
     if let Returns::One(t) = f.returns {

@@ -193,9 +193,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -209,9 +210,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -234,12 +236,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -249,7 +251,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -262,7 +264,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -315,22 +317,22 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_fibonacci_c = raw("fibonacci_c", "(i64) -> (i64)", 1)
             self.f_fibonacci_c = _invoker(raw_fibonacci_c, trap, ("i64", ), ("i64", ))
-            self.x_fibonacci_c = (raw_fibonacci_c.call, trap, raw_fibonacci_c.view("Q"))
+            self.x_fibonacci_c = (raw_fibonacci_c.args, trap, raw_fibonacci_c.view("Q"))
             raw_crc32 = raw("crc32", "(i32, i32) -> (i32)", 2)
             self.f_crc32 = _invoker(raw_crc32, trap, ("i32", "i32", ), ("i32", ))
-            self.x_crc32 = (raw_crc32.call, trap, raw_crc32.view("I"))
+            self.x_crc32 = (raw_crc32.args, trap, raw_crc32.view("I"))
             raw_rot13 = raw("rot13", "(i32, i32) -> (i32)", 2)
             self.f_rot13 = _invoker(raw_rot13, trap, ("i32", "i32", ), ("i32", ))
-            self.x_rot13 = (raw_rot13.call, trap, raw_rot13.view("I"))
+            self.x_rot13 = (raw_rot13.args, trap, raw_rot13.view("I"))
             raw_xor_bytes = raw("xor_bytes", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_xor_bytes = _invoker(raw_xor_bytes, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
-            self.x_xor_bytes = (raw_xor_bytes.call, trap, raw_xor_bytes.view("I"))
+            self.x_xor_bytes = (raw_xor_bytes.args, trap, raw_xor_bytes.view("I"))
             raw_sum_i32 = raw("sum_i32", "(i32, i32) -> (i32)", 2)
             self.f_sum_i32 = _invoker(raw_sum_i32, trap, ("i32", "i32", ), ("i32", ))
-            self.x_sum_i32 = (raw_sum_i32.call, trap, raw_sum_i32.view("I"), raw_sum_i32.view("i"))
+            self.x_sum_i32 = (raw_sum_i32.args, trap, raw_sum_i32.view("I"), raw_sum_i32.view("i"))
             raw_is_even = raw("is_even", "(i64) -> (i32)", 1)
             self.f_is_even = _invoker(raw_is_even, trap, ("i64", ), ("i32", ))
-            self.x_is_even = (raw_is_even.call, trap, raw_is_even.view("Q"), raw_is_even.view("i"))
+            self.x_is_even = (raw_is_even.args, trap, raw_is_even.view("Q"), raw_is_even.view("i"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -546,10 +548,10 @@ class _CfibWasmFast(_CfibWasm):
 
     def fibonacci_c(self, n: int) -> int:
         try:
-            _call, _ts, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _vQ = self._local.x_fibonacci_c
         except AttributeError:
             self._state()
-            _call, _ts, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _vQ = self._local.x_fibonacci_c
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -557,7 +559,7 @@ class _CfibWasmFast(_CfibWasm):
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("fibonacci_c", _e, _ts)
         _r: int = _vQ[0]
@@ -565,15 +567,15 @@ class _CfibWasmFast(_CfibWasm):
 
     def crc32(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _call, _ts, _vI = self._local.x_crc32
+            _st, _a, _ts, _vI = self._local.x_crc32
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_crc32
+            _st, _a, _ts, _vI = self._local.x_crc32
         try:
             _p0, _n0 = _st.put_bytes("crc32", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("crc32", _e, _ts)
             _r: int = _vI[0]
@@ -585,15 +587,15 @@ class _CfibWasmFast(_CfibWasm):
 
     def rot13(self, text: str) -> str:
         try:
-            _st, _call, _ts, _vI = self._local.x_rot13
+            _st, _a, _ts, _vI = self._local.x_rot13
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_rot13
+            _st, _a, _ts, _vI = self._local.x_rot13
         try:
             _p0, _n0 = _st.put_str("rot13", text)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("rot13", _e, _ts)
             _r: int = _vI[0]
@@ -606,10 +608,10 @@ class _CfibWasmFast(_CfibWasm):
 
     def xor_bytes(self, a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _call, _ts, _vI = self._local.x_xor_bytes
+            _st, _a, _ts, _vI = self._local.x_xor_bytes
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_xor_bytes
+            _st, _a, _ts, _vI = self._local.x_xor_bytes
         try:
             _p0, _n0 = _st.put_bytes("xor_bytes", a)
             _p1, _n1 = _st.put_bytes("xor_bytes", b)
@@ -617,7 +619,7 @@ class _CfibWasmFast(_CfibWasm):
             _vI[4] = _n0
             _vI[8] = _p1
             _vI[12] = _n1
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("xor_bytes", _e, _ts)
             _r: int = _vI[0]
@@ -630,15 +632,15 @@ class _CfibWasmFast(_CfibWasm):
 
     def sum_i32(self, xs: _Sequence[int]) -> int:
         try:
-            _st, _call, _ts, _vI, _vi = self._local.x_sum_i32
+            _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vi = self._local.x_sum_i32
+            _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
         try:
             _p0, _n0 = _st.put_list("sum_i32", xs, "i")
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("sum_i32", _e, _ts)
             _r: int = _vi[0]
@@ -650,10 +652,10 @@ class _CfibWasmFast(_CfibWasm):
 
     def is_even(self, n: int) -> bool:
         try:
-            _call, _ts, _vQ, _vi = self._local.x_is_even
+            _a, _ts, _vQ, _vi = self._local.x_is_even
         except AttributeError:
             self._state()
-            _call, _ts, _vQ, _vi = self._local.x_is_even
+            _a, _ts, _vQ, _vi = self._local.x_is_even
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -661,7 +663,7 @@ class _CfibWasmFast(_CfibWasm):
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("is_even", _e, _ts)
         _r: int = _vi[0]

@@ -190,9 +190,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -206,9 +207,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -231,12 +233,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -246,7 +248,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -259,7 +261,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -300,22 +302,22 @@ class _State:
                 return made
             raw_add = raw("add", "(i32, i32) -> (i32)", 2)
             self.f_add = _invoker(raw_add, trap, ("i32", "i32", ), ("i32", ))
-            self.x_add = (raw_add.call, trap, raw_add.view("i"))
+            self.x_add = (raw_add.args, trap, raw_add.view("i"))
             raw_divide = raw("divide", "(i32, i32) -> (i32)", 2)
             self.f_divide = _invoker(raw_divide, trap, ("i32", "i32", ), ("i32", ))
-            self.x_divide = (raw_divide.call, trap, raw_divide.view("i"))
+            self.x_divide = (raw_divide.args, trap, raw_divide.view("i"))
             raw_fibonacci = raw("fibonacci", "(i64) -> (i64)", 1)
             self.f_fibonacci = _invoker(raw_fibonacci, trap, ("i64", ), ("i64", ))
-            self.x_fibonacci = (raw_fibonacci.call, trap, raw_fibonacci.view("Q"))
+            self.x_fibonacci = (raw_fibonacci.args, trap, raw_fibonacci.view("Q"))
             raw_gcd = raw("gcd", "(i32, i32) -> (i32)", 2)
             self.f_gcd = _invoker(raw_gcd, trap, ("i32", "i32", ), ("i32", ))
-            self.x_gcd = (raw_gcd.call, trap, raw_gcd.view("I"))
+            self.x_gcd = (raw_gcd.args, trap, raw_gcd.view("I"))
             raw_is_prime = raw("is_prime", "(i32) -> (i32)", 1)
             self.f_is_prime = _invoker(raw_is_prime, trap, ("i32", ), ("i32", ))
-            self.x_is_prime = (raw_is_prime.call, trap, raw_is_prime.view("I"), raw_is_prime.view("i"))
+            self.x_is_prime = (raw_is_prime.args, trap, raw_is_prime.view("I"), raw_is_prime.view("i"))
             raw_mix = raw("mix", "(i32, i64) -> (f64)", 2)
             self.f_mix = _invoker(raw_mix, trap, ("i32", "i64", ), ("f64", ))
-            self.x_mix = (raw_mix.call, trap, raw_mix.view("i"), raw_mix.view("q"), raw_mix.view("d"))
+            self.x_mix = (raw_mix.args, trap, raw_mix.view("i"), raw_mix.view("q"), raw_mix.view("d"))
         else:
             self.f_add = _functools.partial(_export(exports, "add"), store)
             self.f_divide = _functools.partial(_export(exports, "divide"), store)
@@ -453,10 +455,10 @@ class _FibWasmFast(_FibWasm):
 
     def add(self, a: int, b: int) -> int:
         try:
-            _call, _ts, _vi = self._local.x_add
+            _a, _ts, _vi = self._local.x_add
         except AttributeError:
             self._state()
-            _call, _ts, _vi = self._local.x_add
+            _a, _ts, _vi = self._local.x_add
         try:
             _vi[0] = a
             _vi[4] = b
@@ -468,7 +470,7 @@ class _FibWasmFast(_FibWasm):
             if not -2147483648 <= b <= 2147483647:
                 raise OverflowError(f"add(): b={b!r} is out of range for i32")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("add", _e, _ts)
         _r: int = _vi[0]
@@ -476,10 +478,10 @@ class _FibWasmFast(_FibWasm):
 
     def divide(self, a: int, b: int) -> int:
         try:
-            _call, _ts, _vi = self._local.x_divide
+            _a, _ts, _vi = self._local.x_divide
         except AttributeError:
             self._state()
-            _call, _ts, _vi = self._local.x_divide
+            _a, _ts, _vi = self._local.x_divide
         try:
             _vi[0] = a
             _vi[4] = b
@@ -491,7 +493,7 @@ class _FibWasmFast(_FibWasm):
             if not -2147483648 <= b <= 2147483647:
                 raise OverflowError(f"divide(): b={b!r} is out of range for i32")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("divide", _e, _ts)
         _r: int = _vi[0]
@@ -499,10 +501,10 @@ class _FibWasmFast(_FibWasm):
 
     def fibonacci(self, n: int) -> int:
         try:
-            _call, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _vQ = self._local.x_fibonacci
         except AttributeError:
             self._state()
-            _call, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _vQ = self._local.x_fibonacci
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -510,7 +512,7 @@ class _FibWasmFast(_FibWasm):
             if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
                 raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("fibonacci", _e, _ts)
         _r: int = _vQ[0]
@@ -518,10 +520,10 @@ class _FibWasmFast(_FibWasm):
 
     def gcd(self, a: int, b: int) -> int:
         try:
-            _call, _ts, _vI = self._local.x_gcd
+            _a, _ts, _vI = self._local.x_gcd
         except AttributeError:
             self._state()
-            _call, _ts, _vI = self._local.x_gcd
+            _a, _ts, _vI = self._local.x_gcd
         try:
             _vI[0] = a
             _vI[4] = b
@@ -533,7 +535,7 @@ class _FibWasmFast(_FibWasm):
             if not 0 <= b <= 0xFFFFFFFF:
                 raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("gcd", _e, _ts)
         _r: int = _vI[0]
@@ -541,10 +543,10 @@ class _FibWasmFast(_FibWasm):
 
     def is_prime(self, n: int) -> bool:
         try:
-            _call, _ts, _vI, _vi = self._local.x_is_prime
+            _a, _ts, _vI, _vi = self._local.x_is_prime
         except AttributeError:
             self._state()
-            _call, _ts, _vI, _vi = self._local.x_is_prime
+            _a, _ts, _vI, _vi = self._local.x_is_prime
         try:
             _vI[0] = n
         except (ValueError, TypeError):
@@ -552,7 +554,7 @@ class _FibWasmFast(_FibWasm):
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("is_prime", _e, _ts)
         _r: int = _vi[0]
@@ -560,10 +562,10 @@ class _FibWasmFast(_FibWasm):
 
     def mix(self, arg0: int, arg1: int) -> float:
         try:
-            _call, _ts, _vi, _vq, _vd = self._local.x_mix
+            _a, _ts, _vi, _vq, _vd = self._local.x_mix
         except AttributeError:
             self._state()
-            _call, _ts, _vi, _vq, _vd = self._local.x_mix
+            _a, _ts, _vi, _vq, _vd = self._local.x_mix
         try:
             _vi[0] = arg0
             _vq[2] = arg1
@@ -575,7 +577,7 @@ class _FibWasmFast(_FibWasm):
             if not -9223372036854775808 <= arg1 <= 9223372036854775807:
                 raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("mix", _e, _ts)
         _r: float = _vd[0]

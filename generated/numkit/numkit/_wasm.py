@@ -193,9 +193,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -209,9 +210,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -234,12 +236,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -249,7 +251,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -262,7 +264,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -315,43 +317,43 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_clamp_i8 = raw("clamp_i8", "(i32) -> (i32)", 1)
             self.f_clamp_i8 = _invoker(raw_clamp_i8, trap, ("i32", ), ("i32", ))
-            self.x_clamp_i8 = (raw_clamp_i8.call, trap, raw_clamp_i8.view("i"), raw_clamp_i8.view("b"))
+            self.x_clamp_i8 = (raw_clamp_i8.args, trap, raw_clamp_i8.view("i"), raw_clamp_i8.view("b"))
             raw_dot = raw("dot", "(i32, i32, i32, i32) -> (f64)", 4)
             self.f_dot = _invoker(raw_dot, trap, ("i32", "i32", "i32", "i32", ), ("f64", ))
-            self.x_dot = (raw_dot.call, trap, raw_dot.view("I"), raw_dot.view("d"))
+            self.x_dot = (raw_dot.args, trap, raw_dot.view("I"), raw_dot.view("d"))
             raw_half = raw("half", "(f32) -> (f32)", 1)
             self.f_half = _invoker(raw_half, trap, ("f32", ), ("f32", ))
-            self.x_half = (raw_half.call, trap, raw_half.view("f"))
+            self.x_half = (raw_half.args, trap, raw_half.view("f"))
             raw_i64_min = raw("i64_min", "() -> (i64)", 1)
             self.f_i64_min = _invoker(raw_i64_min, trap, (), ("i64", ))
-            self.x_i64_min = (raw_i64_min.call, trap, raw_i64_min.view("q"))
+            self.x_i64_min = (raw_i64_min.args, trap, raw_i64_min.view("q"))
             raw_minmax_i8 = raw("minmax_i8", "(i32, i32) -> (i32)", 2)
             self.f_minmax_i8 = _invoker(raw_minmax_i8, trap, ("i32", "i32", ), ("i32", ))
-            self.x_minmax_i8 = (raw_minmax_i8.call, trap, raw_minmax_i8.view("I"))
+            self.x_minmax_i8 = (raw_minmax_i8.args, trap, raw_minmax_i8.view("I"))
             raw_neg_i16 = raw("neg_i16", "(i32) -> (i32)", 1)
             self.f_neg_i16 = _invoker(raw_neg_i16, trap, ("i32", ), ("i32", ))
-            self.x_neg_i16 = (raw_neg_i16.call, trap, raw_neg_i16.view("i"), raw_neg_i16.view("h"))
+            self.x_neg_i16 = (raw_neg_i16.args, trap, raw_neg_i16.view("i"), raw_neg_i16.view("h"))
             raw_not_ = raw("not", "(i32) -> (i32)", 1)
             self.f_not_ = _invoker(raw_not_, trap, ("i32", ), ("i32", ))
-            self.x_not_ = (raw_not_.call, trap, raw_not_.view("I"), raw_not_.view("i"))
+            self.x_not_ = (raw_not_.args, trap, raw_not_.view("I"), raw_not_.view("i"))
             raw_prefix_sums = raw("prefix_sums", "(i32, i32) -> (i32)", 2)
             self.f_prefix_sums = _invoker(raw_prefix_sums, trap, ("i32", "i32", ), ("i32", ))
-            self.x_prefix_sums = (raw_prefix_sums.call, trap, raw_prefix_sums.view("I"))
+            self.x_prefix_sums = (raw_prefix_sums.args, trap, raw_prefix_sums.view("I"))
             raw_ptr_add = raw("ptr_add", "(i32, i32) -> (i32)", 2)
             self.f_ptr_add = _invoker(raw_ptr_add, trap, ("i32", "i32", ), ("i32", ))
-            self.x_ptr_add = (raw_ptr_add.call, trap, raw_ptr_add.view("I"))
+            self.x_ptr_add = (raw_ptr_add.args, trap, raw_ptr_add.view("I"))
             raw_sum_u16 = raw("sum_u16", "(i32, i32) -> (i64)", 2)
             self.f_sum_u16 = _invoker(raw_sum_u16, trap, ("i32", "i32", ), ("i64", ))
-            self.x_sum_u16 = (raw_sum_u16.call, trap, raw_sum_u16.view("I"), raw_sum_u16.view("Q"))
+            self.x_sum_u16 = (raw_sum_u16.args, trap, raw_sum_u16.view("I"), raw_sum_u16.view("Q"))
             raw_u32_top = raw("u32_top", "() -> (i32)", 1)
             self.f_u32_top = _invoker(raw_u32_top, trap, (), ("i32", ))
-            self.x_u32_top = (raw_u32_top.call, trap, raw_u32_top.view("I"))
+            self.x_u32_top = (raw_u32_top.args, trap, raw_u32_top.view("I"))
             raw_u64_max = raw("u64_max", "() -> (i64)", 1)
             self.f_u64_max = _invoker(raw_u64_max, trap, (), ("i64", ))
-            self.x_u64_max = (raw_u64_max.call, trap, raw_u64_max.view("Q"))
+            self.x_u64_max = (raw_u64_max.args, trap, raw_u64_max.view("Q"))
             raw_wrap_u8 = raw("wrap_u8", "(i32) -> (i32)", 1)
             self.f_wrap_u8 = _invoker(raw_wrap_u8, trap, ("i32", ), ("i32", ))
-            self.x_wrap_u8 = (raw_wrap_u8.call, trap, raw_wrap_u8.view("i"), raw_wrap_u8.view("B"))
+            self.x_wrap_u8 = (raw_wrap_u8.args, trap, raw_wrap_u8.view("i"), raw_wrap_u8.view("B"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -643,10 +645,10 @@ class _NumkitWasmFast(_NumkitWasm):
         if not -32768 <= x <= 32767:
             raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         try:
-            _call, _ts, _vi, _vb = self._local.x_clamp_i8
+            _a, _ts, _vi, _vb = self._local.x_clamp_i8
         except AttributeError:
             self._state()
-            _call, _ts, _vi, _vb = self._local.x_clamp_i8
+            _a, _ts, _vi, _vb = self._local.x_clamp_i8
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -654,7 +656,7 @@ class _NumkitWasmFast(_NumkitWasm):
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("clamp_i8", _e, _ts)
         _r: int = _vb[0]
@@ -662,10 +664,10 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
         try:
-            _st, _call, _ts, _vI, _vd = self._local.x_dot
+            _st, _a, _ts, _vI, _vd = self._local.x_dot
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vd = self._local.x_dot
+            _st, _a, _ts, _vI, _vd = self._local.x_dot
         try:
             _p0, _n0 = _st.put_list("dot", a, "f")
             _p1, _n1 = _st.put_list("dot", b, "f")
@@ -673,7 +675,7 @@ class _NumkitWasmFast(_NumkitWasm):
             _vI[4] = _n0
             _vI[8] = _p1
             _vI[12] = _n1
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("dot", _e, _ts)
             _r: float = _vd[0]
@@ -685,16 +687,16 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def half(self, x: float) -> float:
         try:
-            _call, _ts, _vf = self._local.x_half
+            _a, _ts, _vf = self._local.x_half
         except AttributeError:
             self._state()
-            _call, _ts, _vf = self._local.x_half
+            _a, _ts, _vf = self._local.x_half
         try:
             _vf[0] = x
         except (ValueError, TypeError):
             x = _real_arg("half", "x", x)
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("half", _e, _ts)
         _r: float = _vf[0]
@@ -702,11 +704,11 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def i64_min(self) -> int:
         try:
-            _call, _ts, _vq = self._local.x_i64_min
+            _a, _ts, _vq = self._local.x_i64_min
         except AttributeError:
             self._state()
-            _call, _ts, _vq = self._local.x_i64_min
-        _e = _call()
+            _a, _ts, _vq = self._local.x_i64_min
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("i64_min", _e, _ts)
         _r: int = _vq[0]
@@ -714,15 +716,15 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
         try:
-            _st, _call, _ts, _vI = self._local.x_minmax_i8
+            _st, _a, _ts, _vI = self._local.x_minmax_i8
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_minmax_i8
+            _st, _a, _ts, _vI = self._local.x_minmax_i8
         try:
             _p0, _n0 = _st.put_list("minmax_i8", xs, "b")
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("minmax_i8", _e, _ts)
             _r: int = _vI[0]
@@ -738,10 +740,10 @@ class _NumkitWasmFast(_NumkitWasm):
         if not -32768 <= x <= 32767:
             raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         try:
-            _call, _ts, _vi, _vh = self._local.x_neg_i16
+            _a, _ts, _vi, _vh = self._local.x_neg_i16
         except AttributeError:
             self._state()
-            _call, _ts, _vi, _vh = self._local.x_neg_i16
+            _a, _ts, _vi, _vh = self._local.x_neg_i16
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -749,7 +751,7 @@ class _NumkitWasmFast(_NumkitWasm):
             if not -32768 <= x <= 32767:
                 raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("neg_i16", _e, _ts)
         _r: int = _vh[0]
@@ -757,12 +759,12 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def not_(self, b: bool) -> bool:
         try:
-            _call, _ts, _vI, _vi = self._local.x_not_
+            _a, _ts, _vI, _vi = self._local.x_not_
         except AttributeError:
             self._state()
-            _call, _ts, _vI, _vi = self._local.x_not_
+            _a, _ts, _vI, _vi = self._local.x_not_
         _vI[0] = 1 if b else 0
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("not_", _e, _ts)
         _r: int = _vi[0]
@@ -770,15 +772,15 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
         try:
-            _st, _call, _ts, _vI = self._local.x_prefix_sums
+            _st, _a, _ts, _vI = self._local.x_prefix_sums
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_prefix_sums
+            _st, _a, _ts, _vI = self._local.x_prefix_sums
         try:
             _p0, _n0 = _st.put_list("prefix_sums", xs, "q")
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("prefix_sums", _e, _ts)
             _r: int = _vI[0]
@@ -791,10 +793,10 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def ptr_add(self, p: int, n: int) -> int:
         try:
-            _call, _ts, _vI = self._local.x_ptr_add
+            _a, _ts, _vI = self._local.x_ptr_add
         except AttributeError:
             self._state()
-            _call, _ts, _vI = self._local.x_ptr_add
+            _a, _ts, _vI = self._local.x_ptr_add
         try:
             _vI[0] = p
             _vI[4] = n
@@ -806,7 +808,7 @@ class _NumkitWasmFast(_NumkitWasm):
             if not 0 <= n <= 0xFFFFFFFF:
                 raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("ptr_add", _e, _ts)
         _r: int = _vI[0]
@@ -814,15 +816,15 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def sum_u16(self, xs: _Sequence[int]) -> int:
         try:
-            _st, _call, _ts, _vI, _vQ = self._local.x_sum_u16
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vQ = self._local.x_sum_u16
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
         try:
             _p0, _n0 = _st.put_list("sum_u16", xs, "H")
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("sum_u16", _e, _ts)
             _r: int = _vQ[0]
@@ -834,11 +836,11 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def u32_top(self) -> int:
         try:
-            _call, _ts, _vI = self._local.x_u32_top
+            _a, _ts, _vI = self._local.x_u32_top
         except AttributeError:
             self._state()
-            _call, _ts, _vI = self._local.x_u32_top
-        _e = _call()
+            _a, _ts, _vI = self._local.x_u32_top
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("u32_top", _e, _ts)
         _r: int = _vI[0]
@@ -846,11 +848,11 @@ class _NumkitWasmFast(_NumkitWasm):
 
     def u64_max(self) -> int:
         try:
-            _call, _ts, _vQ = self._local.x_u64_max
+            _a, _ts, _vQ = self._local.x_u64_max
         except AttributeError:
             self._state()
-            _call, _ts, _vQ = self._local.x_u64_max
-        _e = _call()
+            _a, _ts, _vQ = self._local.x_u64_max
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("u64_max", _e, _ts)
         _r: int = _vQ[0]
@@ -861,10 +863,10 @@ class _NumkitWasmFast(_NumkitWasm):
         if not 0 <= x <= 65535:
             raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         try:
-            _call, _ts, _vi, _vB = self._local.x_wrap_u8
+            _a, _ts, _vi, _vB = self._local.x_wrap_u8
         except AttributeError:
             self._state()
-            _call, _ts, _vi, _vB = self._local.x_wrap_u8
+            _a, _ts, _vi, _vB = self._local.x_wrap_u8
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -872,7 +874,7 @@ class _NumkitWasmFast(_NumkitWasm):
             if not 0 <= x <= 65535:
                 raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
             raise
-        _e = _call()
+        _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             _fail("wrap_u8", _e, _ts)
         _r: int = _vB[0]

@@ -192,9 +192,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -208,9 +209,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -233,12 +235,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -248,7 +250,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -261,7 +263,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -314,10 +316,10 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_find_all = raw("find_all", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_find_all = _invoker(raw_find_all, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
-            self.x_find_all = (raw_find_all.call, trap, raw_find_all.view("I"))
+            self.x_find_all = (raw_find_all.args, trap, raw_find_all.view("I"))
             raw_is_match = raw("is_match", "(i32, i32, i32, i32) -> (i32)", 4)
             self.f_is_match = _invoker(raw_is_match, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
-            self.x_is_match = (raw_is_match.call, trap, raw_is_match.view("I"), raw_is_match.view("i"))
+            self.x_is_match = (raw_is_match.args, trap, raw_is_match.view("I"), raw_is_match.view("i"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -486,10 +488,10 @@ class _RegexkitWasmFast(_RegexkitWasm):
 
     def find_all(self, pattern: str, text: str) -> str:
         try:
-            _st, _call, _ts, _vI = self._local.x_find_all
+            _st, _a, _ts, _vI = self._local.x_find_all
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_find_all
+            _st, _a, _ts, _vI = self._local.x_find_all
         try:
             _p0, _n0 = _st.put_str("find_all", pattern)
             _p1, _n1 = _st.put_str("find_all", text)
@@ -497,7 +499,7 @@ class _RegexkitWasmFast(_RegexkitWasm):
             _vI[4] = _n0
             _vI[8] = _p1
             _vI[12] = _n1
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("find_all", _e, _ts)
             _r: int = _vI[0]
@@ -510,10 +512,10 @@ class _RegexkitWasmFast(_RegexkitWasm):
 
     def is_match(self, pattern: str, text: str) -> bool:
         try:
-            _st, _call, _ts, _vI, _vi = self._local.x_is_match
+            _st, _a, _ts, _vI, _vi = self._local.x_is_match
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vi = self._local.x_is_match
+            _st, _a, _ts, _vI, _vi = self._local.x_is_match
         try:
             _p0, _n0 = _st.put_str("is_match", pattern)
             _p1, _n1 = _st.put_str("is_match", text)
@@ -521,7 +523,7 @@ class _RegexkitWasmFast(_RegexkitWasm):
             _vI[4] = _n0
             _vI[8] = _p1
             _vI[12] = _n1
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("is_match", _e, _ts)
             _r: int = _vi[0]

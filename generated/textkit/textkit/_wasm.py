@@ -193,9 +193,10 @@ def _export(exports: _Any, name: str) -> _wt.Func:
 
 
 class _Raw:
-    """The fast path to one export: a prebuilt ``wasmtime_func_call_unchecked`` call."""
+    """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
+    call, prebuilt; the call is ``_RAW_CALL(*raw.args)``."""
 
-    __slots__ = ("buffer", "call", "func")
+    __slots__ = ("args", "buffer", "func")
 
     def __init__(
         self, store: _wt.Store, context: _Any, trap: _Any,
@@ -209,9 +210,10 @@ class _Raw:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
-        # (about 80 ns a call for the pointers, 30 ns for the length).
-        self.call = _functools.partial(
-            _RAW_CALL,
+        # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
+        # one tuple: a star call hands it to ctypes as it is, where functools.partial
+        # would build a new one per call (about 20 ns).
+        self.args = (
             context,
             _ctypes.byref(func._func),
             _ctypes.byref((_ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
@@ -234,12 +236,12 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     """A callable with the public API's contract (signed results, wasmtime exceptions)
     that takes the fast path. Used for the memory protocol and for functions with several
     results; the others get specialised method bodies instead."""
-    call = raw.call
+    call, args = _RAW_CALL, raw.args
     # The memory protocol's two shapes, called on every arena transfer, get their own.
     if not params and not results:
 
         def invoke_nothing() -> None:
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
 
@@ -249,7 +251,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
 
         def invoke_i32(value: int) -> int:
             view_in[0] = value & _M32
-            error = call()
+            error = call(*args)
             if error or trap[0]:
                 raise _wt.Trap(_raw_message(error, trap))
             result: int = view_out[0]
@@ -262,7 +264,7 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     def invoke(*args: _Any) -> _Any:
         for (view, index, mask), value in zip(slots, args):
             view[index] = value & mask if mask else value
-        error = call()
+        error = call(*args)
         if error or trap[0]:
             raise _wt.Trap(_raw_message(error, trap))
         if len(outs) == 1:
@@ -315,34 +317,34 @@ class _State:
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_byte_len = raw("byte_len", "(i32, i32) -> (i32)", 2)
             self.f_byte_len = _invoker(raw_byte_len, trap, ("i32", "i32", ), ("i32", ))
-            self.x_byte_len = (raw_byte_len.call, trap, raw_byte_len.view("I"))
+            self.x_byte_len = (raw_byte_len.args, trap, raw_byte_len.view("I"))
             raw_count_char = raw("count_char", "(i32, i32, i32) -> (i32)", 3)
             self.f_count_char = _invoker(raw_count_char, trap, ("i32", "i32", "i32", ), ("i32", ))
-            self.x_count_char = (raw_count_char.call, trap, raw_count_char.view("I"))
+            self.x_count_char = (raw_count_char.args, trap, raw_count_char.view("I"))
             raw_fixed16 = raw("fixed16", "(i32, i32) -> (i32)", 2)
             self.f_fixed16 = _invoker(raw_fixed16, trap, ("i32", "i32", ), ("i32", ))
-            self.x_fixed16 = (raw_fixed16.call, trap, raw_fixed16.view("I"))
+            self.x_fixed16 = (raw_fixed16.args, trap, raw_fixed16.view("I"))
             raw_parse_u32 = raw("parse_u32", "(i32, i32) -> (i32)", 2)
             self.f_parse_u32 = _invoker(raw_parse_u32, trap, ("i32", "i32", ), ("i32", ))
-            self.x_parse_u32 = (raw_parse_u32.call, trap, raw_parse_u32.view("I"))
+            self.x_parse_u32 = (raw_parse_u32.args, trap, raw_parse_u32.view("I"))
             raw_reverse = raw("reverse", "(i32, i32) -> (i32)", 2)
             self.f_reverse = _invoker(raw_reverse, trap, ("i32", "i32", ), ("i32", ))
-            self.x_reverse = (raw_reverse.call, trap, raw_reverse.view("I"))
+            self.x_reverse = (raw_reverse.args, trap, raw_reverse.view("I"))
             raw_scale = raw("scale", "(i32, i32, f64) -> (i32)", 3)
             self.f_scale = _invoker(raw_scale, trap, ("i32", "i32", "f64", ), ("i32", ))
-            self.x_scale = (raw_scale.call, trap, raw_scale.view("I"), raw_scale.view("d"))
+            self.x_scale = (raw_scale.args, trap, raw_scale.view("I"), raw_scale.view("d"))
             raw_sha256 = raw("sha256", "(i32, i32) -> (i32)", 2)
             self.f_sha256 = _invoker(raw_sha256, trap, ("i32", "i32", ), ("i32", ))
-            self.x_sha256 = (raw_sha256.call, trap, raw_sha256.view("I"))
+            self.x_sha256 = (raw_sha256.args, trap, raw_sha256.view("I"))
             raw_sum_bytes = raw("sum_bytes", "(i32, i32) -> (i64)", 2)
             self.f_sum_bytes = _invoker(raw_sum_bytes, trap, ("i32", "i32", ), ("i64", ))
-            self.x_sum_bytes = (raw_sum_bytes.call, trap, raw_sum_bytes.view("I"), raw_sum_bytes.view("Q"))
+            self.x_sum_bytes = (raw_sum_bytes.args, trap, raw_sum_bytes.view("I"), raw_sum_bytes.view("Q"))
             raw_upper = raw("upper", "(i32, i32) -> (i32)", 2)
             self.f_upper = _invoker(raw_upper, trap, ("i32", "i32", ), ("i32", ))
-            self.x_upper = (raw_upper.call, trap, raw_upper.view("I"))
+            self.x_upper = (raw_upper.args, trap, raw_upper.view("I"))
             raw_zeros = raw("zeros", "(i32) -> (i32)", 1)
             self.f_zeros = _invoker(raw_zeros, trap, ("i32", ), ("i32", ))
-            self.x_zeros = (raw_zeros.call, trap, raw_zeros.view("I"))
+            self.x_zeros = (raw_zeros.args, trap, raw_zeros.view("I"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)
             self.reset = _functools.partial(_export(exports, "bump_reset"), store)
@@ -611,15 +613,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def byte_len(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _call, _ts, _vI = self._local.x_byte_len
+            _st, _a, _ts, _vI = self._local.x_byte_len
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_byte_len
+            _st, _a, _ts, _vI = self._local.x_byte_len
         try:
             _p0, _n0 = _st.put_bytes("byte_len", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("byte_len", _e, _ts)
             _r: int = _vI[0]
@@ -634,16 +636,16 @@ class _TextkitWasmFast(_TextkitWasm):
         if not 0 <= c <= 0xFFFFFFFF:
             raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
         try:
-            _st, _call, _ts, _vI = self._local.x_count_char
+            _st, _a, _ts, _vI = self._local.x_count_char
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_count_char
+            _st, _a, _ts, _vI = self._local.x_count_char
         try:
             _p0, _n0 = _st.put_str("count_char", text)
             _vI[0] = _p0
             _vI[4] = _n0
             _vI[8] = c
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("count_char", _e, _ts)
             _r: int = _vI[0]
@@ -655,15 +657,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def fixed16(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _call, _ts, _vI = self._local.x_fixed16
+            _st, _a, _ts, _vI = self._local.x_fixed16
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_fixed16
+            _st, _a, _ts, _vI = self._local.x_fixed16
         try:
             _p0, _n0 = _st.put_bytes("fixed16", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("fixed16", _e, _ts)
             _r: int = _vI[0]
@@ -676,15 +678,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def parse_u32(self, text: str) -> int:
         try:
-            _st, _call, _ts, _vI = self._local.x_parse_u32
+            _st, _a, _ts, _vI = self._local.x_parse_u32
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_parse_u32
+            _st, _a, _ts, _vI = self._local.x_parse_u32
         try:
             _p0, _n0 = _st.put_str("parse_u32", text)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("parse_u32", _e, _ts)
             _r: int = _vI[0]
@@ -696,15 +698,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def reverse(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _call, _ts, _vI = self._local.x_reverse
+            _st, _a, _ts, _vI = self._local.x_reverse
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_reverse
+            _st, _a, _ts, _vI = self._local.x_reverse
         try:
             _p0, _n0 = _st.put_bytes("reverse", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("reverse", _e, _ts)
             _r: int = _vI[0]
@@ -718,16 +720,16 @@ class _TextkitWasmFast(_TextkitWasm):
     def scale(self, xs: _Sequence[float], k: float) -> list[float]:
         k = _real_arg("scale", "k", k)
         try:
-            _st, _call, _ts, _vI, _vd = self._local.x_scale
+            _st, _a, _ts, _vI, _vd = self._local.x_scale
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vd = self._local.x_scale
+            _st, _a, _ts, _vI, _vd = self._local.x_scale
         try:
             _p0, _n0 = _st.put_list("scale", xs, "d")
             _vI[0] = _p0
             _vI[4] = _n0
             _vd[4] = k
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("scale", _e, _ts)
             _r: int = _vI[0]
@@ -740,15 +742,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def sha256(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _call, _ts, _vI = self._local.x_sha256
+            _st, _a, _ts, _vI = self._local.x_sha256
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_sha256
+            _st, _a, _ts, _vI = self._local.x_sha256
         try:
             _p0, _n0 = _st.put_bytes("sha256", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("sha256", _e, _ts)
             _r: int = _vI[0]
@@ -761,15 +763,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def sum_bytes(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _call, _ts, _vI, _vQ = self._local.x_sum_bytes
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI, _vQ = self._local.x_sum_bytes
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
         try:
             _p0, _n0 = _st.put_bytes("sum_bytes", data)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("sum_bytes", _e, _ts)
             _r: int = _vQ[0]
@@ -781,15 +783,15 @@ class _TextkitWasmFast(_TextkitWasm):
 
     def upper(self, text: str) -> str:
         try:
-            _st, _call, _ts, _vI = self._local.x_upper
+            _st, _a, _ts, _vI = self._local.x_upper
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_upper
+            _st, _a, _ts, _vI = self._local.x_upper
         try:
             _p0, _n0 = _st.put_str("upper", text)
             _vI[0] = _p0
             _vI[4] = _n0
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("upper", _e, _ts)
             _r: int = _vI[0]
@@ -805,13 +807,13 @@ class _TextkitWasmFast(_TextkitWasm):
         if not 0 <= n <= 0xFFFFFFFF:
             raise OverflowError(f"zeros(): n={n!r} is out of range for u32")
         try:
-            _st, _call, _ts, _vI = self._local.x_zeros
+            _st, _a, _ts, _vI = self._local.x_zeros
         except AttributeError:
             self._state()
-            _st, _call, _ts, _vI = self._local.x_zeros
+            _st, _a, _ts, _vI = self._local.x_zeros
         try:
             _vI[0] = n
-            _e = _call()
+            _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
                 _fail("zeros", _e, _ts)
             _r: int = _vI[0]

@@ -321,3 +321,36 @@ def test_an_allocation_outside_memory_raises_the_package_error(hostile):
     finally:
         instance.set_bad_alloc(False)
     assert instance.echo(b"abc") == b"abc"
+
+
+# ---- which call path runs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["fib", "textkit", "numkit", "regexkit", "cfib"])
+def test_the_call_path_is_the_one_the_environment_asks_for(wasm_backend, packages, name):
+    """CI runs the suite twice, once per call path: this makes sure each run really takes
+    its path. With the pinned wasmtime-py the fast path must be usable; if a new release
+    changed the private bindings, the fast run would otherwise test the fallback twice."""
+    wasm = importlib.import_module(f"{name}._wasm")
+    wanted = os.environ.get("WASM2PY_FAST_PATH", "1") != "0"
+    assert wasm.FAST_PATH is wanted
+    instance = wasm_backend(name)
+    assert type(instance).__name__.endswith("WasmFast") is wanted
+
+
+def test_on_the_fast_path_arena_functions_have_specialised_bodies(wasm_backend):
+    textkit = wasm_backend("textkit")
+    methods = ("byte_len", "sha256", "upper", "scale", "parse_u32", "zeros")
+    if importlib.import_module("textkit._wasm").FAST_PATH:
+        # The fast subclass defines its own body for each of them...
+        assert all(m in type(textkit).__dict__ for m in methods)
+    else:
+        # ...and the public-API run uses the base class's generic bodies.
+        assert type(textkit).__name__ == "_TextkitWasm"
+        assert all(m in type(textkit).__dict__ for m in methods)
+    # A first call from a new thread takes the body's own set-up path and still works.
+    results = []
+    thread = threading.Thread(target=lambda: results.append(textkit.upper("a\u00e9")))
+    thread.start()
+    thread.join()
+    assert results == ["A\u00c9"]

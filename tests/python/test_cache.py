@@ -64,7 +64,7 @@ def test_a_warm_start_does_not_compile(tmp_path: Path) -> None:
     assert compiled(cache, FORBID_COMPILE="1") == 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "foreign", "checksum"])
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage", "foreign", "checksum"])
 def test_a_damaged_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
     cache = tmp_path / "cache"
     assert compiled(cache) == 1
@@ -73,6 +73,8 @@ def test_a_damaged_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
     data = artifact.read_bytes()
     if damage == "truncate":
         artifact.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":  # a file that cannot even be mapped
+        artifact.write_bytes(b"")
     elif damage == "garbage":
         artifact.write_bytes(os.urandom(len(data)))
     elif damage == "foreign":

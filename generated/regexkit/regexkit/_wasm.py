@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit as _atexit
 import ctypes as _ctypes
 import functools as _functools
+import mmap as _mmap
 import os as _os
 import struct as _struct
 import threading as _threading
@@ -88,7 +89,7 @@ def _cache_files() -> tuple[str, str] | None:
     return base, base + ".crc32"
 
 
-def _checksum(data: bytes) -> str:
+def _checksum(data: bytes | _mmap.mmap) -> str:
     """Catches a truncated or corrupted artifact (the directory's permissions keep others
     out; wasmtime checks the format and version itself)."""
     return f"{_zlib.crc32(data):08x} {len(data)}"
@@ -104,8 +105,10 @@ def _load_cached(engine: _wt.Engine, files: tuple[str, str]) -> _wt.Module | Non
             return None
         with open(checksum, encoding="ascii") as f:
             expected = f.read().strip()
-        with open(artifact, "rb") as f:
-            actual = _checksum(f.read())
+        # Checked through a read-only mapping: no copy of the file into a bytes object
+        # (about half the time of reading it, on a warm start).
+        with open(artifact, "rb") as raw, _mmap.mmap(raw.fileno(), 0, access=_mmap.ACCESS_READ) as mapped:
+            actual = _checksum(mapped)
         if actual != expected:
             return None
         return _wt.Module.deserialize_file(engine, artifact)

@@ -323,6 +323,59 @@ def test_an_allocation_outside_memory_raises_the_package_error(hostile):
     assert instance.echo(b"abc") == b"abc"
 
 
+# ---- several results -------------------------------------------------------------------
+
+# Multi-value exports, wrapped from their core types (annotations cannot name a tuple):
+# the methods return tuples, through the generic raw invoker on the fast path.
+MULTI_WAT = r"""
+(module
+  (func (export "divmod") (param $a i32) (param $b i32) (result i32 i32)
+    (i32.div_s (local.get $a) (local.get $b))
+    (i32.rem_s (local.get $a) (local.get $b)))
+  (func (export "mixed") (param $x i64) (param $y f32) (param $z f64) (result f64 i64 f32 i32)
+    (f64.add (local.get $z) (f64.const 0.5))
+    (i64.sub (local.get $x) (i64.const 1))
+    (f32.mul (local.get $y) (f32.const 2))
+    (i32.const -1))
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    work = tmp_path_factory.mktemp("multi")
+    (work / "multi.wasm").write_bytes(wasmtime.wat2wasm(MULTI_WAT))
+    result = subprocess.run(
+        [str(require(WASM2PY, "wasm2py binary")), "gen", str(work / "multi.wasm"), "-o", str(work / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(work / "out"))
+    try:
+        module = importlib.import_module("multi")
+    finally:
+        sys.path.remove(str(work / "out"))
+    return module
+
+
+def test_several_results_come_back_as_a_tuple(multi):
+    instance = multi.Multi()
+    assert instance.divmod(17, 5) == (3, 2)
+    assert instance.divmod(-17, 5) == (-3, -2)
+    assert instance.mixed(2**63 - 1, 1.5, 0.25) == (0.75, 2**63 - 2, 3.0, -1)
+    assert instance.mixed(-(2**63), -0.5, -1.0) == (-0.5, 2**63 - 1, -1.0, -1)
+
+
+def test_a_trap_in_a_function_with_several_results(multi):
+    instance = multi.Multi()
+    with pytest.raises(multi.MultiTrap) as caught:
+        instance.divmod(1, 0)
+    assert caught.value.function == "divmod"
+    assert instance.divmod(9, 4) == (2, 1)  # still usable
+
+
 # ---- which call path runs ----------------------------------------------------------------
 
 

@@ -264,8 +264,8 @@ def _invoker(raw: _Raw, trap: memoryview, params: tuple[str, ...], results: tupl
     slots = [(raw.view(_CORE[t][0]), k * _CORE[t][1], _CORE[t][2]) for k, t in enumerate(params)]
     outs = [(raw.view(_CORE_RESULT[t][0]), k * _CORE_RESULT[t][1]) for k, t in enumerate(results)]
 
-    def invoke(*args: _Any) -> _Any:
-        for (view, index, mask), value in zip(slots, args):
+    def invoke(*values: _Any) -> _Any:
+        for (view, index, mask), value in zip(slots, values):
             view[index] = value & mask if mask else value
         error = call(*args)
         if error or trap[0]:

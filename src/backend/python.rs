@@ -44,6 +44,7 @@ pub struct FnView {
 
 impl FnView {
     pub fn new(f: &Function) -> Self {
+        let fast_views = super::wasm::fast_views(f);
         let typed: Vec<String> = f
             .params
             .iter()
@@ -69,9 +70,9 @@ impl FnView {
             core_params: f.core.params.iter().map(|t| t.name()).collect(),
             core_results: f.core.results.iter().map(|t| t.name()).collect(),
             slots: f.core.params.len().max(f.core.results.len()),
-            fast_views: super::wasm::fast_views(f),
+            fast_arena: f.uses_arena() && fast_views.is_some(),
+            fast_views,
             fast_body: super::wasm::fast_body(f),
-            fast_arena: f.uses_arena() && super::wasm::fast_views(f).is_some(),
             native_body: super::native::body(f),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),

@@ -1,7 +1,7 @@
 //! Per-function call bodies for the wasmtime-py backend (`templates/_wasm.py`).
 
 use super::python::{array_code, mask, py_str, range_checks, type_checks};
-use crate::model::{Function, Returns};
+use crate::model::{Function, Param, Returns};
 use crate::sig::{Num, Ty};
 
 /// The largest wasm32 address.
@@ -27,6 +27,18 @@ fn raw_type(ty: Ty) -> &'static str {
     }
 }
 
+/// The call that copies an arena parameter into guest memory, returning `(ptr, len)`
+/// (`None` for a scalar parameter). `name` is the function's name as a Python literal.
+fn put(p: &Param, name: &str) -> Option<String> {
+    let v = &p.name;
+    match p.ty {
+        Ty::Bytes => Some(format!("_st.put_bytes({name}, {v})")),
+        Ty::Str => Some(format!("_st.put_str({name}, {v})")),
+        Ty::List(n) => Some(format!("_st.put_list({name}, {v}, {:?})", array_code(n))),
+        Ty::Num(_) | Ty::Ptr | Ty::Bool => None,
+    }
+}
+
 pub fn body(f: &Function) -> Vec<String> {
     // wasmtime-py takes only int and float objects: convert first, then check ranges.
     let mut out = type_checks(f);
@@ -40,12 +52,7 @@ pub fn body(f: &Function) -> Vec<String> {
             Ty::Num(_) | Ty::Ptr => args.push(v.clone()),
             Ty::Bool => args.push(format!("1 if {v} else 0")),
             Ty::Bytes | Ty::Str | Ty::List(_) => {
-                let put = match p.ty {
-                    Ty::Bytes => format!("_st.put_bytes({name}, {v})"),
-                    Ty::Str => format!("_st.put_str({name}, {v})"),
-                    Ty::List(n) => format!("_st.put_list({name}, {v}, {:?})", array_code(n)),
-                    _ => unreachable!("arena types only"),
-                };
+                let put = put(p, &name).expect("an arena type");
                 puts.push(format!("_p{i}, _n{i} = {put}"));
                 args.push(format!("_p{i}, _n{i}"));
             }
@@ -194,7 +201,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         out.extend(checks.iter().cloned());
     } else {
         // Narrow integers share an i32 slot: they need their own range check.
-        let narrow: Vec<crate::model::Param> = f
+        let narrow: Vec<Param> = f
             .params
             .iter()
             .filter(|p| matches!(p.ty, Ty::Num(Num::I8 | Num::U8 | Num::I16 | Num::U16)))
@@ -254,14 +261,9 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     if arena {
         out.push("try:".into());
         for (i, p) in f.params.iter().enumerate() {
-            let v = &p.name;
-            let put = match p.ty {
-                Ty::Bytes => format!("_st.put_bytes({name}, {v})"),
-                Ty::Str => format!("_st.put_str({name}, {v})"),
-                Ty::List(n) => format!("_st.put_list({name}, {v}, {:?})", array_code(n)),
-                _ => continue,
-            };
-            out.push(format!("    _p{i}, _n{i} = {put}"));
+            if let Some(put) = put(p, &name) {
+                out.push(format!("    _p{i}, _n{i} = {put}"));
+            }
         }
         out.extend(stores.iter().chain(&call).map(|l| format!("    {l}")));
         out.push("except _TRAPS as _e:".into());

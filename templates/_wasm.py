@@ -331,9 +331,11 @@ class _State:
 {%- endif %}
 {%- for f in functions %}
             raw_{{ f.name }} = raw({{ f.export_literal }}, "{{ f.core_sig }}", {{ f.slots }})
-            self.f_{{ f.name }} = _invoker(raw_{{ f.name }}, trap, ({% for t in f.core_params %}"{{ t }}", {% endfor %}), ({% for t in f.core_results %}"{{ t }}", {% endfor %}))
 {%- if let Some(views) = f.fast_views %}
             self.x_{{ f.name }} = (raw_{{ f.name }}.args, trap{% for v in views %}, raw_{{ f.name }}.view("{{ v }}"){% endfor %})
+{%- else %}
+            # No specialised body (several results): the base class's body calls this.
+            self.f_{{ f.name }} = _invoker(raw_{{ f.name }}, trap, ({% for t in f.core_params %}"{{ t }}", {% endfor %}), ({% for t in f.core_results %}"{{ t }}", {% endfor %}))
 {%- endif %}
 {%- endfor %}
         else:

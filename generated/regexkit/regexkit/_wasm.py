@@ -318,10 +318,8 @@ class _State:
             self.memory_base = _functools.partial(_RAW_MEMORY_DATA, context, memory_ref)
             self.memory_size = _functools.partial(_RAW_MEMORY_SIZE, context, memory_ref)
             raw_find_all = raw("find_all", "(i32, i32, i32, i32) -> (i32)", 4)
-            self.f_find_all = _invoker(raw_find_all, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
             self.x_find_all = (raw_find_all.args, trap, raw_find_all.view("I"))
             raw_is_match = raw("is_match", "(i32, i32, i32, i32) -> (i32)", 4)
-            self.f_is_match = _invoker(raw_is_match, trap, ("i32", "i32", "i32", "i32", ), ("i32", ))
             self.x_is_match = (raw_is_match.args, trap, raw_is_match.view("I"), raw_is_match.view("i"))
         else:
             self.alloc = _functools.partial(_export(exports, "bump_alloc"), store)

@@ -247,7 +247,7 @@ pub fn build(
     let class = package.to_upper_camel_case();
 
     if !module.imports.is_empty() {
-        let mut shown = module.imports.clone();
+        let mut shown: Vec<String> = module.imports.iter().map(|i| i.key()).collect();
         shown.truncate(5);
         return Err(Error::module(
             module_file,

@@ -3,7 +3,8 @@
 
 use crate::error::Error;
 use wasmparser::{
-    CompositeInnerType, Parser, Payload, ValType, Validator, WasmFeatures, types::EntityType,
+    CompositeInnerType, Parser, Payload, ValType, Validator, WasmFeatures,
+    types::{CoreTypeId, EntityType},
 };
 
 /// A core value type as far as wasm2py is concerned.
@@ -88,12 +89,50 @@ pub struct Export {
     pub kind: ExportKind,
 }
 
+/// What an import asks the host for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportKind {
+    Func(CoreSig),
+    Memory,
+    Table,
+    Global,
+    Tag,
+}
+
+impl ImportKind {
+    /// `function`, `memory`, `table`, `global` or `tag`, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImportKind::Func(_) => "function",
+            ImportKind::Memory => "memory",
+            ImportKind::Table => "table",
+            ImportKind::Global => "global",
+            ImportKind::Tag => "tag",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+impl Import {
+    /// `module.name`: how messages and the generated `imports={...}` mapping name it.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
 /// The facts about a module that the generator uses.
 #[derive(Debug, Clone)]
 pub struct WasmModule {
     pub exports: Vec<Export>,
-    /// `module.name` of every import.
-    pub imports: Vec<String>,
+    /// Every import, in the module's order (a repeated `module.name` comes right after
+    /// its first occurrence).
+    pub imports: Vec<Import>,
     /// The text of the `wasm2py` custom section, if there is one.
     pub annotations: Option<String>,
 }
@@ -218,11 +257,37 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<WasmModule, Error> {
         }
     }
 
+    let func_sig = |id: CoreTypeId| match &types[id].composite_type.inner {
+        CompositeInnerType::Func(f) => Some(CoreSig::new(
+            f.params().iter().copied().map(CoreType::from_val).collect(),
+            f.results()
+                .iter()
+                .copied()
+                .map(CoreType::from_val)
+                .collect(),
+        )),
+        _ => None,
+    };
+
     let imports = types
         .core_imports()
         .into_iter()
         .flatten()
-        .map(|(m, n, _)| format!("{m}.{n}"))
+        .map(|(module, name, ty)| Import {
+            module: module.to_string(),
+            name: name.to_string(),
+            kind: match ty {
+                EntityType::Func(id) | EntityType::FuncExact(id) => match func_sig(id) {
+                    Some(sig) => ImportKind::Func(sig),
+                    // A validated function import always has a function type.
+                    None => ImportKind::Tag,
+                },
+                EntityType::Memory(_) => ImportKind::Memory,
+                EntityType::Table(_) => ImportKind::Table,
+                EntityType::Global(_) => ImportKind::Global,
+                EntityType::Tag(_) => ImportKind::Tag,
+            },
+        })
         .collect();
 
     let exports = types
@@ -231,20 +296,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<WasmModule, Error> {
         .flatten()
         .map(|(name, ty)| {
             let kind = match ty {
-                EntityType::Func(id) | EntityType::FuncExact(id) => {
-                    match &types[id].composite_type.inner {
-                        CompositeInnerType::Func(f) => ExportKind::Func(CoreSig::new(
-                            f.params().iter().copied().map(CoreType::from_val).collect(),
-                            f.results()
-                                .iter()
-                                .copied()
-                                .map(CoreType::from_val)
-                                .collect(),
-                        )),
-                        // A validated function export always has a function type.
-                        _ => ExportKind::Other(OtherKind::Tag),
-                    }
-                }
+                EntityType::Func(id) | EntityType::FuncExact(id) => match func_sig(id) {
+                    Some(sig) => ExportKind::Func(sig),
+                    // A validated function export always has a function type.
+                    None => ExportKind::Other(OtherKind::Tag),
+                },
                 EntityType::Memory(m) => ExportKind::Other(OtherKind::Memory {
                     min_pages: m.initial,
                     memory64: m.memory64,

@@ -4,9 +4,17 @@
 //! # comment
 //! /// doc line for the next function
 //! name(param: type, ...) -> type
+//! import module.name(param: type, ...) -> type
 //! ```
 //!
-//! Checking annotations against the module happens in `model`; this module only parses.
+//! A line starting with the word `import` followed by an identifier declares a host import
+//! (a function the module imports, written in Python); its `///` lines document it, and its
+//! result, if any, is a number, `bool` or `ptr`. `import` followed by `(` is an ordinary
+//! annotation of an export named `import`, so `import(n: u32)` keeps working.
+//! Exports and imports are separate namespaces: `log()` and `import env.log()` may both appear.
+//!
+//! Checking annotations against the module happens in `model` (exports) and `imports`
+//! (host imports); this module only parses.
 
 use crate::error::{Error, Pos};
 
@@ -136,17 +144,53 @@ pub struct Annotation {
 
 impl std::fmt::Display for Annotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let params: Vec<String> = self
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.ty))
-            .collect();
-        write!(f, "{}({})", self.name, params.join(", "))?;
-        if let Some((ty, _)) = &self.result {
-            write!(f, " -> {ty}")?;
-        }
-        Ok(())
+        f.write_str(&self.name)?;
+        write_signature(f, &self.params, &self.result)
     }
+}
+
+/// `import module.name(params) -> result`: the types of a host function the module imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportAnnotation {
+    pub module: String,
+    pub name: String,
+    /// Where the module name starts.
+    pub pos: Pos,
+    pub params: Vec<Param>,
+    /// Never bytes, str or a list (the parser refuses them).
+    pub result: Option<(Ty, Pos)>,
+    pub docs: Vec<String>,
+}
+
+impl ImportAnnotation {
+    /// `module.name`, as messages and the generated `imports={...}` mapping spell it.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
+impl std::fmt::Display for ImportAnnotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "import {}.{}", self.module, self.name)?;
+        write_signature(f, &self.params, &self.result)
+    }
+}
+
+/// `(a: u32, b: u32) -> u32`
+fn write_signature(
+    f: &mut std::fmt::Formatter<'_>,
+    params: &[Param],
+    result: &Option<(Ty, Pos)>,
+) -> std::fmt::Result {
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.ty))
+        .collect();
+    write!(f, "({})", params.join(", "))?;
+    if let Some((ty, _)) = result {
+        write!(f, " -> {ty}")?;
+    }
+    Ok(())
 }
 
 /// Parsed annotations plus the text they came from, so later checks can point into it.
@@ -155,7 +199,10 @@ pub struct Annotations {
     /// How the source is named in messages: a path, or `MODULE.wasm[wasm2py section]`.
     pub file: String,
     pub text: String,
+    /// Exports, in the order written.
     pub items: Vec<Annotation>,
+    /// Host imports (`import module.name(...)`), in the order written.
+    pub imports: Vec<ImportAnnotation>,
 }
 
 impl Annotations {
@@ -166,6 +213,13 @@ impl Annotations {
 
     pub fn get(&self, name: &str) -> Option<&Annotation> {
         self.items.iter().find(|a| a.name == name)
+    }
+
+    /// The annotation of the host import `module.name`.
+    pub fn import(&self, module: &str, name: &str) -> Option<&ImportAnnotation> {
+        self.imports
+            .iter()
+            .find(|a| a.module == module && a.name == name)
     }
 }
 
@@ -185,6 +239,10 @@ fn error_at(file: &str, text: &str, pos: Pos, message: String, hint: Option<Stri
 
 const TYPE_NAMES: &str = "i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 bool ptr bytes str list[T]";
 
+/// What an import line looks like, for hints.
+const IMPORT_EXAMPLE: &str =
+    "an import line names the module and the function: `import env.log(msg: str)`";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok<'a> {
     Ident(&'a str),
@@ -199,6 +257,9 @@ impl Tok<'_> {
         }
     }
 }
+
+/// Parameters and result of one function.
+type Signature = (Vec<Param>, Option<(Ty, Pos)>);
 
 /// One line's tokens with their 1-based columns.
 struct Line<'a> {
@@ -255,6 +316,7 @@ impl<'a> Parser<'a> {
                     b',' => ",",
                     b'[' => "[",
                     b']' => "]",
+                    b'.' => ".",
                     _ => {
                         let ch = code[i..].chars().next().unwrap_or('?');
                         return Err(if code[i..].starts_with("//") {
@@ -382,6 +444,73 @@ impl<'a> Parser<'a> {
         let (name, col) = self.expect_ident(line, "a function name")?;
         let pos = Pos { line: line.no, col };
         self.expect_punct(line, "(", "`(` after the function name")?;
+        let (params, result) = self.signature(line, name)?;
+        Ok(Annotation {
+            name: name.to_string(),
+            pos,
+            params,
+            result,
+            docs,
+        })
+    }
+
+    /// `import module.name(...) -> type`, from the word `import` on.
+    fn import(&self, line: &mut Line<'a>, docs: Vec<String>) -> Result<ImportAnnotation, Error> {
+        line.i += 1; // `import`
+        let (module, col) = match line.toks.get(line.i) {
+            Some((Tok::Ident(s), col)) => {
+                line.i += 1;
+                (*s, *col)
+            }
+            _ => {
+                let (found, col) = self.found(line);
+                return Err(self.err_hint(
+                    line.no,
+                    col,
+                    format!("expected the import's module name after `import`, found {found}"),
+                    IMPORT_EXAMPLE,
+                ));
+            }
+        };
+        let pos = Pos { line: line.no, col };
+        if !matches!(self.peek(line), Some((Tok::Punct("."), _))) {
+            let (found, col) = self.found(line);
+            return Err(self.err_hint(
+                line.no,
+                col,
+                format!("expected `.` after the import's module name, found {found}"),
+                IMPORT_EXAMPLE,
+            ));
+        }
+        line.i += 1;
+        let (name, _) = self.expect_ident(line, "the import's function name after `.`")?;
+        self.expect_punct(line, "(", "`(` after the import's name")?;
+        let key = format!("{module}.{name}");
+        let (params, result) = self.signature(line, &key)?;
+        if let Some((ty, tpos)) = result
+            && ty.uses_arena()
+        {
+            return Err(self.err(
+                tpos.line,
+                tpos.col,
+                format!(
+                    "the import `{key}` cannot return `{ty}`: host functions return numbers, bool or ptr"
+                ),
+            ));
+        }
+        Ok(ImportAnnotation {
+            module: module.to_string(),
+            name: name.to_string(),
+            pos,
+            params,
+            result,
+            docs,
+        })
+    }
+
+    /// The parameters after `(`, the optional `-> type`, and the end of the line.
+    /// `name` is the function's name in messages.
+    fn signature(&self, line: &mut Line<'a>, name: &str) -> Result<Signature, Error> {
         let mut params: Vec<Param> = Vec::new();
         loop {
             if let Some((Tok::Punct(")"), _)) = self.peek(line) {
@@ -446,13 +575,7 @@ impl<'a> Parser<'a> {
                 "one function per line; a function returns at most one value",
             ));
         }
-        Ok(Annotation {
-            name: name.to_string(),
-            pos,
-            params,
-            result,
-            docs,
-        })
+        Ok((params, result))
     }
 }
 
@@ -462,6 +585,7 @@ pub fn parse(file: &str, text: &str) -> Result<Annotations, Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let p = Parser { file, text };
     let mut items: Vec<Annotation> = Vec::new();
+    let mut imports: Vec<ImportAnnotation> = Vec::new();
     let mut docs: Vec<String> = Vec::new();
     let mut doc_start: Option<Pos> = None;
     for (idx, raw) in text.lines().enumerate() {
@@ -484,8 +608,31 @@ pub fn parse(file: &str, text: &str) -> Result<Annotations, Error> {
             continue;
         }
         let mut line = p.tokenize(no, code)?;
-        let ann = p.function(&mut line, std::mem::take(&mut docs))?;
+        let docs = std::mem::take(&mut docs);
         doc_start = None;
+        // `import` then `(` is an export named `import`; anything else after it is an import.
+        if let [(Tok::Ident("import"), _), next @ ..] = line.toks.as_slice()
+            && !matches!(next.first(), Some((Tok::Punct("("), _)))
+        {
+            let imp = p.import(&mut line, docs)?;
+            if let Some(prev) = imports
+                .iter()
+                .find(|a| a.module == imp.module && a.name == imp.name)
+            {
+                return Err(p.err(
+                    no,
+                    imp.pos.col,
+                    format!(
+                        "`{}` is annotated twice (first on line {})",
+                        imp.key(),
+                        prev.pos.line
+                    ),
+                ));
+            }
+            imports.push(imp);
+            continue;
+        }
+        let ann = p.function(&mut line, docs)?;
         if let Some(prev) = items.iter().find(|a| a.name == ann.name) {
             return Err(p.err(
                 no,
@@ -510,5 +657,218 @@ pub fn parse(file: &str, text: &str) -> Result<Annotations, Error> {
         file: file.to_string(),
         text: text.to_string(),
         items,
+        imports,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Annotations {
+        parse("s.wasm2py", text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    fn err(text: &str) -> String {
+        match parse("s.wasm2py", text) {
+            Ok(a) => panic!("{text:?} parsed: {:?} {:?}", a.items, a.imports),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn import_lines() {
+        let a = ok(
+            "# host\n/// Writes a line.\n/// Twice.\nimport env.log(msg: str)\n\
+                    import env.host_add(a: u32, b: u32) -> u32  # sum\n  import\tm_2._f() -> ptr\n\
+                    f(n: u8) -> bool\n",
+        );
+        assert_eq!(a.items.len(), 1);
+        assert_eq!(a.items[0].name, "f");
+        let keys: Vec<String> = a.imports.iter().map(ImportAnnotation::key).collect();
+        assert_eq!(keys, ["env.log", "env.host_add", "m_2._f"]);
+        let log = a.import("env", "log").unwrap();
+        assert_eq!((log.module.as_str(), log.name.as_str()), ("env", "log"));
+        assert_eq!(log.pos, Pos { line: 4, col: 8 });
+        assert_eq!(log.docs, ["Writes a line.", "Twice."]);
+        assert_eq!(log.params.len(), 1);
+        assert_eq!(log.params[0].name, "msg");
+        assert_eq!(log.params[0].ty, Ty::Str);
+        assert_eq!(log.params[0].pos, Pos { line: 4, col: 16 });
+        assert_eq!(log.result, None);
+        let add = a.import("env", "host_add").unwrap();
+        assert_eq!(
+            add.result,
+            Some((Ty::Num(Num::U32), Pos { line: 5, col: 40 }))
+        );
+        assert!(add.docs.is_empty());
+        assert_eq!(a.import("m_2", "_f").unwrap().pos, Pos { line: 6, col: 10 });
+        assert!(a.import("env", "nothing").is_none());
+        assert!(a.import("log", "env").is_none());
+        assert_eq!(log.to_string(), "import env.log(msg: str)");
+        assert_eq!(
+            add.to_string(),
+            "import env.host_add(a: u32, b: u32) -> u32"
+        );
+        assert_eq!(a.items[0].to_string(), "f(n: u8) -> bool");
+    }
+
+    #[test]
+    fn import_parameters_take_every_type() {
+        let a = ok("import env.f(a: bytes, b: str, c: list[f64], d: bool, e: ptr, g: i64) -> f64");
+        let tys: Vec<Ty> = a.imports[0].params.iter().map(|p| p.ty).collect();
+        assert_eq!(
+            tys,
+            [
+                Ty::Bytes,
+                Ty::Str,
+                Ty::List(Num::F64),
+                Ty::Bool,
+                Ty::Ptr,
+                Ty::Num(Num::I64)
+            ]
+        );
+        for result in ["bool", "ptr", "u8", "i64", "f32"] {
+            ok(&format!("import env.f() -> {result}"));
+        }
+    }
+
+    #[test]
+    fn an_export_named_import() {
+        // `import` then `(` annotates an export named `import`.
+        let a = ok("import(n: u32) -> u32");
+        assert!(a.imports.is_empty());
+        assert_eq!(a.items.len(), 1);
+        assert_eq!(a.items[0].name, "import");
+        // With a blank before `(` too; so twice is the export's "annotated twice".
+        assert!(
+            err("import(n: u32) -> u32\nimport ()")
+                .starts_with("s.wasm2py:2:1: `import` is annotated twice (first on line 1)\n")
+        );
+        let a = ok("import()\nimport env.import(import: i32)");
+        assert_eq!(a.items[0].name, "import");
+        assert_eq!(a.imports[0].key(), "env.import");
+        assert_eq!(a.imports[0].params[0].name, "import");
+    }
+
+    #[test]
+    fn exports_and_imports_are_separate_namespaces() {
+        let a = ok("log(n: u32)\nimport env.log(n: u32)\nimport other.log()\n");
+        assert_eq!(a.get("log").unwrap().params.len(), 1);
+        assert_eq!(a.imports.len(), 2);
+        assert!(a.import("other", "log").unwrap().params.is_empty());
+    }
+
+    #[test]
+    fn import_syntax_errors() {
+        let example = "\n  = hint: an import line names the module and the function: `import env.log(msg: str)`";
+        assert_eq!(
+            err("import log(msg: str)"),
+            format!(
+                "s.wasm2py:1:11: expected `.` after the import's module name, found `(`\n  |\n1 | import log(msg: str)\n  |           ^{example}"
+            )
+        );
+        assert_eq!(
+            err("import"),
+            format!(
+                "s.wasm2py:1:7: expected the import's module name after `import`, found end of line\n  |\n1 | import\n  |       ^{example}"
+            )
+        );
+        assert!(err("import   # nothing").starts_with(
+            "s.wasm2py:1:7: expected the import's module name after `import`, found end of line"
+        ));
+        assert!(err("import -> u32").starts_with(
+            "s.wasm2py:1:8: expected the import's module name after `import`, found `->`"
+        ));
+        assert!(err("import .log()").starts_with(
+            "s.wasm2py:1:8: expected the import's module name after `import`, found `.`"
+        ));
+        assert!(err("import env").starts_with(
+            "s.wasm2py:1:11: expected `.` after the import's module name, found end of line"
+        ));
+        assert!(
+            err("import env:log()").starts_with(
+                "s.wasm2py:1:11: expected `.` after the import's module name, found `:`"
+            )
+        );
+        assert_eq!(
+            err("import env.(x: u8)"),
+            "s.wasm2py:1:12: expected the import's function name after `.`, found `(`\n  |\n1 | import env.(x: u8)\n  |            ^"
+        );
+        assert!(err("import env.").starts_with(
+            "s.wasm2py:1:12: expected the import's function name after `.`, found end of line"
+        ));
+        assert_eq!(
+            err("import env.log"),
+            "s.wasm2py:1:15: expected `(` after the import's name, found end of line\n  |\n1 | import env.log\n  |               ^"
+        );
+        assert!(
+            err("import env.log.x()")
+                .starts_with("s.wasm2py:1:15: expected `(` after the import's name, found `.`")
+        );
+        assert!(
+            err("import env.log msg: str")
+                .starts_with("s.wasm2py:1:16: expected `(` after the import's name, found `msg`")
+        );
+        // Parameters and results: the export paths.
+        assert_eq!(
+            err("import env.log(a: u8, a: u8)"),
+            "s.wasm2py:1:23: parameter `a` appears twice in `env.log`\n  |\n1 | import env.log(a: u8, a: u8)\n  |                       ^"
+        );
+        assert!(err("import env.log(n: int)").starts_with("s.wasm2py:1:19: unknown type `int`\n"));
+        assert!(
+            err("import env.f() -> usize").starts_with("s.wasm2py:1:19: unknown type `usize`\n")
+        );
+        assert!(
+            err("import env.f() -> u32 x")
+                .starts_with("s.wasm2py:1:23: expected end of line, found `x`\n")
+        );
+        assert!(err("import env.f(a)").starts_with("s.wasm2py:1:15: parameter `a` has no type\n"));
+        assert!(
+            err("import env.f(a: u8")
+                .starts_with("s.wasm2py:1:19: expected `,` or `)`, found end of line\n")
+        );
+        // A dot anywhere else is a token out of place, not an unknown character.
+        assert!(
+            err("f.g()")
+                .starts_with("s.wasm2py:1:2: expected `(` after the function name, found `.`\n")
+        );
+        assert!(err("f(a: u8.)").starts_with("s.wasm2py:1:8: expected `,` or `)`, found `.`\n"));
+    }
+
+    #[test]
+    fn imports_return_no_arena_types() {
+        for ty in ["bytes", "str", "list[u8]", "list[f64]"] {
+            let text = format!("import env.read(n: u32) -> {ty}");
+            let caret = " ".repeat(27);
+            assert_eq!(
+                err(&text),
+                format!(
+                    "s.wasm2py:1:28: the import `env.read` cannot return `{ty}`: host functions return numbers, bool or ptr\n  |\n1 | {text}\n  | {caret}^"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn an_import_annotated_twice() {
+        assert_eq!(
+            err("import env.log(msg: str)\nf()\n# again\n  import env.log(msg: bytes)"),
+            "s.wasm2py:4:10: `env.log` is annotated twice (first on line 1)\n  |\n4 |   import env.log(msg: bytes)\n  |          ^"
+        );
+        // The same name in another module is another import.
+        ok("import env.log(msg: str)\nimport env2.log(msg: str)\nimport log.env()");
+    }
+
+    #[test]
+    fn doc_lines_attach_to_imports() {
+        let a = ok("/// For f.\nf()\n/// For the import.\nimport env.g()\ng()");
+        assert_eq!(a.get("f").unwrap().docs, ["For f."]);
+        assert_eq!(a.import("env", "g").unwrap().docs, ["For the import."]);
+        assert!(a.get("g").unwrap().docs.is_empty());
+        assert!(
+            err("import env.g()\n/// dangling")
+                .starts_with("s.wasm2py:2:1: doc lines at the end are not followed by a function")
+        );
+    }
 }

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod error;
 pub mod files;
+pub mod imports;
 pub mod model;
 pub mod sig;
 pub mod wasm;

@@ -202,7 +202,7 @@ pub fn lower(params: &[Ty], result: Option<Ty>) -> CoreSig {
     CoreSig::new(core_params, result.map(scalar).into_iter().collect())
 }
 
-fn unannotated_ty(t: CoreType) -> Ty {
+pub(crate) fn unannotated_ty(t: CoreType) -> Ty {
     match t {
         CoreType::I64 => Ty::Num(Num::I64),
         CoreType::F32 => Ty::Num(Num::F32),

@@ -6,7 +6,8 @@
 //! Messages are compared with the temporary directory removed, so they read `m.wasm: ...`.
 
 use std::path::{MAIN_SEPARATOR, Path};
-use wasm2py::model::{AnnotationSource, Interface, Returns};
+use wasm2py::imports::{HostImport, Imports};
+use wasm2py::model::{AnnotationSource, Interface, Param, Returns};
 use wasm2py::sig::{Num, Ty};
 use wasm2py::{Files, Options};
 
@@ -766,6 +767,479 @@ fn memory_protocol_used_when_needed() {
     let init = init_py(&files, "m");
     assert!(!init.contains("def bump_alloc"), "{init}");
     assert!(!init.contains("def bump_reset"), "{init}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Host imports (`import module.name(...)`), checked by `imports::check`
+// ---------------------------------------------------------------------------------------
+
+/// Runs `imports::check` on a module made of `body` with the annotations `sig` (the file
+/// `m.wasm2py`); errors come back rendered.
+fn check_imports(body: &str, sig: Option<&str>) -> Result<Imports, String> {
+    let bytes = module(body);
+    let m = wasm2py::wasm::parse("m.wasm", &bytes).map_err(|e| e.to_string())?;
+    let anns = sig
+        .map(|s| wasm2py::sig::parse("m.wasm2py", s))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    wasm2py::imports::check("m.wasm", &m, anns.as_ref()).map_err(|e| e.to_string())
+}
+
+fn import_error(body: &str, sig: Option<&str>) -> String {
+    match check_imports(body, sig) {
+        Ok(i) => panic!("expected an error, but the imports passed: {i:?}"),
+        Err(e) => e,
+    }
+}
+
+fn param(name: &str, ty: Ty) -> Param {
+    Param {
+        name: name.to_string(),
+        ty,
+    }
+}
+
+#[test]
+fn host_imports_annotated_and_not() {
+    let body = r#"(import "env" "log" (func (param i32 i32)))
+                  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                  (import "env" "host_add" (func (param i32 i32) (result i32)))
+                  (import "other" "raw" (func (param i64 f32 f64 i32) (result f64)))
+                  (import "env" "log" (func (param i32 i32)))
+                  (import "env" "tick" (func))
+                  (func (export "f"))"#;
+    let sig = "f()\n/// Writes a line.\nimport env.log(msg: str)\n\
+               import env.host_add(self: u32, lambda: u32) -> u32\nimport env.tick()";
+    let imports = check_imports(body, Some(sig)).unwrap();
+    assert!(imports.wasi);
+    // In the module's order, WASI left out, the repeated `env.log` once.
+    let keys: Vec<String> = imports.host.iter().map(HostImport::key).collect();
+    assert_eq!(keys, ["env.log", "env.host_add", "other.raw", "env.tick"]);
+    let [log, add, raw, tick] = imports.host.as_slice() else {
+        unreachable!()
+    };
+    assert_eq!((log.module.as_str(), log.name.as_str()), ("env", "log"));
+    assert!(log.annotated);
+    assert_eq!(log.params, [param("msg", Ty::Str)]);
+    assert_eq!(log.result, None);
+    assert_eq!(log.docs, ["Writes a line."]);
+    assert_eq!(log.core.to_string(), "(i32, i32) -> ()");
+    // Python parameter names are escaped like an export's.
+    assert_eq!(
+        add.params,
+        [
+            param("self_", Ty::Num(Num::U32)),
+            param("lambda_", Ty::Num(Num::U32))
+        ]
+    );
+    assert_eq!(add.result, Some(Ty::Num(Num::U32)));
+    assert!(add.docs.is_empty());
+    // Unannotated: the core types, signed.
+    assert!(!raw.annotated);
+    assert_eq!(
+        raw.params,
+        [
+            param("arg0", Ty::Num(Num::I64)),
+            param("arg1", Ty::Num(Num::F32)),
+            param("arg2", Ty::Num(Num::F64)),
+            param("arg3", Ty::Num(Num::I32)),
+        ]
+    );
+    assert_eq!(raw.result, Some(Ty::Num(Num::F64)));
+    assert_eq!(raw.core.to_string(), "(i64, f32, f64, i32) -> (f64)");
+    assert!(tick.annotated && tick.params.is_empty() && tick.result.is_none());
+
+    // No annotations at all, and no imports at all.
+    let imports = check_imports(body, None).unwrap();
+    assert!(imports.wasi);
+    assert!(imports.host.iter().all(|h| !h.annotated));
+    assert_eq!(
+        imports.host[0].params,
+        [
+            param("arg0", Ty::Num(Num::I32)),
+            param("arg1", Ty::Num(Num::I32))
+        ]
+    );
+    let none = check_imports(r#"(func (export "f"))"#, Some("f()")).unwrap();
+    assert_eq!(none, Imports::default());
+    // WASI alone: no host imports.
+    let wasi = check_imports(
+        r#"(import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))"#,
+        None,
+    )
+    .unwrap();
+    assert!(wasi.wasi && wasi.host.is_empty());
+}
+
+#[test]
+fn non_function_imports_are_refused() {
+    let cases = [
+        (
+            r#"(import "env" "memory" (memory 1))"#,
+            "m.wasm: the module imports the memory `env.memory`; wasm2py supports function imports only: \
+             export the memory instead (for C, do not pass --import-memory to the linker)",
+        ),
+        (
+            r#"(import "env" "__indirect_function_table" (table 1 funcref))"#,
+            "m.wasm: the module imports the table `env.__indirect_function_table`; wasm2py supports function imports only: \
+             define the table in the module instead (for C, do not pass --import-table to the linker)",
+        ),
+        (
+            r#"(import "env" "__stack_pointer" (global (mut i32)))"#,
+            "m.wasm: the module imports the global `env.__stack_pointer`; wasm2py supports function imports only: \
+             define it in the module instead",
+        ),
+        (
+            r#"(import "env" "oops" (tag (param i32)))"#,
+            "m.wasm: the module imports the tag `env.oops`; wasm2py supports function imports only: \
+             define it in the module instead",
+        ),
+        // After function imports, the first non-function one is named.
+        (
+            r#"(import "env" "log" (func (param i32)))
+               (import "wasi_snapshot_preview1" "memory" (memory 1))"#,
+            "m.wasm: the module imports the memory `wasi_snapshot_preview1.memory`; wasm2py supports function imports only: \
+             export the memory instead (for C, do not pass --import-memory to the linker)",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_eq!(import_error(body, None), message, "{body}");
+        // Annotations do not change that.
+        assert_eq!(
+            import_error(body, Some("import env.log(n: u32)")),
+            message,
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn wasi_functions_are_not_annotated() {
+    let body = r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                  (import "env" "log" (func (param i32 i32)))"#;
+    assert_eq!(
+        import_error(
+            body,
+            Some(
+                "import env.log(msg: str)\nimport wasi_snapshot_preview1.fd_write(fd: u32, iovs: ptr, n: u32, written: ptr) -> u32"
+            )
+        ),
+        "m.wasm2py:2:8: `wasi_snapshot_preview1.fd_write` is served by WASI, not annotated; remove its annotation\n  \
+         |\n2 | import wasi_snapshot_preview1.fd_write(fd: u32, iovs: ptr, n: u32, written: ptr) -> u32\n  |        ^\n  \
+         = hint: `wasi_snapshot_preview1` functions are provided to every WASI module; only host imports are annotated"
+    );
+    // Also when the module does not import that WASI function.
+    let e = import_error(
+        body,
+        Some("import wasi_snapshot_preview1.proc_exit(code: u32)"),
+    );
+    assert!(
+        e.starts_with("m.wasm2py:1:8: `wasi_snapshot_preview1.proc_exit` is served by WASI, not annotated; remove its annotation\n"),
+        "{e}"
+    );
+}
+
+#[test]
+fn other_wasi_versions_are_refused() {
+    let build = "wasm2py supports WASI preview 1 (`wasi_snapshot_preview1`) only: build for wasm32-wasip1 \
+                 (Rust: `cargo build --target wasm32-wasip1`; C: wasi-libc, `clang --target=wasm32-wasip1`)";
+    assert_eq!(
+        import_error(
+            r#"(import "env" "log" (func (param i32)))
+               (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
+            None
+        ),
+        format!(
+            "m.wasm: the module imports `wasi_unstable.fd_write` from `wasi_unstable`, the WASI version before preview 1; {build}"
+        )
+    );
+    assert_eq!(
+        import_error(
+            r#"(import "wasi:cli/stdout@0.2.0" "get-stdout" (func (result i32)))"#,
+            None
+        ),
+        format!(
+            "m.wasm: the module imports `wasi:cli/stdout@0.2.0.get-stdout` from `wasi:cli/stdout@0.2.0`, \
+             a WASI 0.2 (component model) interface; {build}"
+        )
+    );
+    // Mixed with preview 1: still refused.
+    let e = import_error(
+        r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+           (import "wasi_unstable" "proc_exit" (func (param i32)))"#,
+        None,
+    );
+    assert!(
+        e.starts_with("m.wasm: the module imports `wasi_unstable.proc_exit` from `wasi_unstable`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn import_annotation_mismatches() {
+    let arity_hint = "bytes, str and list parameters each take two wasm parameters (pointer, length); \
+                      i64/u64 lower to i64, f32/f64 to themselves, every other type to i32";
+    let result_hint =
+        "an import without `-> type` has no result; with one, it returns one number, bool or ptr";
+    let type_hint = "i64/u64 lower to i64, f32/f64 to themselves, i8..u32, bool and ptr to i32";
+    // (import in WAT, annotation, first line, hint)
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            r#"(import "env" "log" (func (param i32)))"#,
+            "import env.log(msg: str)",
+            "m.wasm2py:1:8: `import env.log(msg: str)` does not match the import: the annotation lowers to (i32, i32) -> (), the module's `env.log` has type (i32) -> ()",
+            arity_hint,
+        ),
+        (
+            r#"(import "env" "log" (func (param i32 i32)))"#,
+            "import env.log(n: u32)",
+            "m.wasm2py:1:8: `import env.log(n: u32)` does not match the import: the annotation lowers to (i32) -> (), the module's `env.log` has type (i32, i32) -> ()",
+            arity_hint,
+        ),
+        (
+            r#"(import "env" "f" (func (param i32)))"#,
+            "import env.f(n: u64)",
+            "m.wasm2py:1:8: `import env.f(n: u64)` does not match the import: the annotation lowers to (i64) -> (), the module's `env.f` has type (i32) -> ()",
+            type_hint,
+        ),
+        (
+            r#"(import "env" "f" (func (param f32) (result f32)))"#,
+            "import env.f(x: f32) -> f64",
+            "m.wasm2py:1:8: `import env.f(x: f32) -> f64` does not match the import: the annotation lowers to (f32) -> (f64), the module's `env.f` has type (f32) -> (f32)",
+            type_hint,
+        ),
+        (
+            r#"(import "env" "f" (func (param i32)))"#,
+            "import env.f(n: i32) -> bool",
+            "m.wasm2py:1:8: `import env.f(n: i32) -> bool` does not match the import: the annotation lowers to (i32) -> (i32), the module's `env.f` has type (i32) -> ()",
+            result_hint,
+        ),
+        (
+            r#"(import "env" "f" (func (result i64)))"#,
+            "import env.f()",
+            "m.wasm2py:1:8: `import env.f()` does not match the import: the annotation lowers to () -> (), the module's `env.f` has type () -> (i64)",
+            result_hint,
+        ),
+    ];
+    for (import, sig, first, hint) in cases {
+        let e = import_error(import, Some(sig));
+        assert_eq!(e.lines().next().unwrap(), *first, "{import} / {sig}:\n{e}");
+        assert!(
+            e.ends_with(&format!("\n  = hint: {hint}")),
+            "{import} / {sig}:\n{e}"
+        );
+    }
+    // The caret is under the module name, on the annotation's own line.
+    let e = import_error(
+        r#"(import "env" "a" (func (param i32))) (import "env" "b" (func (param i32)))"#,
+        Some("# host\n\n/// Docs.\n  import env.a(n: u32)\n    import  env.b(n: u64)\n"),
+    );
+    assert!(
+        e.starts_with("m.wasm2py:5:13: `import env.b(n: u64)` does not match the import"),
+        "{e}"
+    );
+    assert!(
+        e.contains("\n5 |     import  env.b(n: u64)\n  |             ^\n"),
+        "{e}"
+    );
+}
+
+#[test]
+fn annotation_for_a_missing_import() {
+    let body = r#"(import "env" "log" (func (param i32 i32)))
+                  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                  (import "host" "now" (func (result f64)))
+                  (func (export "f"))"#;
+    assert_eq!(
+        import_error(
+            body,
+            Some("import env.log(msg: str)\nimport env.now() -> f64")
+        ),
+        "m.wasm2py:2:8: `env.now` is annotated but the module imports no function of that name\n  |\n2 | import env.now() -> f64\n  |        ^\n  = hint: host imports: env.log, host.now"
+    );
+    // An export of that name does not count.
+    let e = import_error(body, Some("import env.f()"));
+    assert!(
+        e.starts_with(
+            "m.wasm2py:1:8: `env.f` is annotated but the module imports no function of that name\n"
+        ),
+        "{e}"
+    );
+    // Nothing imported, or WASI only.
+    for body in [
+        r#"(func (export "f"))"#,
+        r#"(import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))"#,
+    ] {
+        assert_eq!(
+            import_error(body, Some("import env.log(msg: str)")),
+            "m.wasm2py:1:8: `env.log` is annotated but the module imports no function of that name\n  |\n1 | import env.log(msg: str)\n  |        ^\n  = hint: the module has no host imports",
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn imports_with_vector_or_reference_types_are_refused() {
+    let cases = [
+        (
+            r#"(import "env" "simd" (func (param v128)))"#,
+            "m.wasm: the module imports `env.simd` with type ((reference or vector)) -> (), which has values a Python host function cannot take or return; import it with numbers only",
+        ),
+        (
+            r#"(import "env" "obj" (func (param i32) (result externref)))"#,
+            "m.wasm: the module imports `env.obj` with type (i32) -> ((reference or vector)), which has values a Python host function cannot take or return; import it with numbers only",
+        ),
+        (
+            r#"(import "env" "call" (func (param funcref i32)))"#,
+            "m.wasm: the module imports `env.call` with type ((reference or vector), i32) -> (), which has values a Python host function cannot take or return; import it with numbers only",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_eq!(import_error(body, None), message, "{body}");
+        // Also when annotated: the module's type is the problem.
+        assert_eq!(
+            import_error(body, Some("import env.simd(a: i64, b: i64)")),
+            message
+        );
+    }
+}
+
+#[test]
+fn imports_with_several_results_are_refused() {
+    assert_eq!(
+        import_error(r#"(import "env" "pair" (func (result i32 i64)))"#, None),
+        "m.wasm: the module imports `env.pair` with type () -> (i32, i64); a host function returns at most one value"
+    );
+}
+
+#[test]
+fn an_import_repeated_in_the_module() {
+    // The same type twice is one host function.
+    let same = r#"(import "env" "f" (func (param i32))) (import "env" "g" (func)) (import "env" "f" (func (param i32)))"#;
+    let keys: Vec<String> = check_imports(same, Some("import env.f(n: u8)"))
+        .unwrap()
+        .host
+        .iter()
+        .map(HostImport::key)
+        .collect();
+    assert_eq!(keys, ["env.f", "env.g"]);
+    assert_eq!(
+        import_error(
+            r#"(import "env" "f" (func (param i32))) (import "env" "f" (func (param i64)))"#,
+            None
+        ),
+        "m.wasm: the module imports `env.f` twice, with types (i32) -> () and (i64) -> (); a host function has one type"
+    );
+    // Two imports whose `module.name` reads the same.
+    assert_eq!(
+        import_error(
+            r#"(import "a.b" "c" (func)) (import "a" "b.c" (func))"#,
+            None
+        ),
+        "m.wasm: the module imports \"a.b\" \"c\" and \"a\" \"b.c\", both named `a.b.c`; host functions are bound by that name, so rename one of them"
+    );
+}
+
+#[test]
+fn import_parameter_names_the_generated_code_cannot_use() {
+    let body = r#"(import "env" "f" (func (param i32 i32) (result i32)))"#;
+    assert_eq!(
+        import_error(body, Some("import env.f(a: i32, _st: i32) -> i32")),
+        "m.wasm2py:1:22: parameter `_st` of `env.f` starts with `_`, which the generated code reserves for its own names\n  |\n1 | import env.f(a: i32, _st: i32) -> i32\n  |                      ^\n  = hint: rename the parameter"
+    );
+    assert_eq!(
+        import_error(body, Some("import env.f(int: i32, int_: i32) -> i32"))
+            .lines()
+            .next()
+            .unwrap(),
+        "m.wasm2py:1:24: parameters `int` and `int_` of `env.f` both become the Python name `int_`"
+    );
+}
+
+#[test]
+fn import_syntax_errors() {
+    let example = "an import line names the module and the function: `import env.log(msg: str)`";
+    // (annotation text, first line of the message, hint if any)
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        (
+            "import log(msg: str)",
+            "m.wasm2py:1:11: expected `.` after the import's module name, found `(`",
+            Some(example),
+        ),
+        (
+            "import env log(msg: str)",
+            "m.wasm2py:1:12: expected `.` after the import's module name, found `log`",
+            Some(example),
+        ),
+        (
+            "f()\nimport",
+            "m.wasm2py:2:7: expected the import's module name after `import`, found end of line",
+            Some(example),
+        ),
+        (
+            "import env.(msg: str)",
+            "m.wasm2py:1:12: expected the import's function name after `.`, found `(`",
+            None,
+        ),
+        (
+            "import env.log",
+            "m.wasm2py:1:15: expected `(` after the import's name, found end of line",
+            None,
+        ),
+        (
+            "import env.read() -> bytes",
+            "m.wasm2py:1:22: the import `env.read` cannot return `bytes`: host functions return numbers, bool or ptr",
+            None,
+        ),
+        (
+            "import env.name(id: u32) -> str",
+            "m.wasm2py:1:29: the import `env.name` cannot return `str`: host functions return numbers, bool or ptr",
+            None,
+        ),
+        (
+            "import env.xs() -> list[f64]",
+            "m.wasm2py:1:20: the import `env.xs` cannot return `list[f64]`: host functions return numbers, bool or ptr",
+            None,
+        ),
+        (
+            "import env.log(msg: str)\nf()\nimport env.log(msg: bytes)",
+            "m.wasm2py:3:8: `env.log` is annotated twice (first on line 1)",
+            None,
+        ),
+        (
+            "import env.log(msg: str, msg: str)",
+            "m.wasm2py:1:26: parameter `msg` appears twice in `env.log`",
+            None,
+        ),
+        (
+            "import env.log(msg: string)",
+            "m.wasm2py:1:21: unknown type `string`",
+            Some("use str"),
+        ),
+        // `import` then `(` is an export named `import`, checked as one.
+        (
+            "import(n: u32)\nimport (n: u32)",
+            "m.wasm2py:2:1: `import` is annotated twice (first on line 1)",
+            None,
+        ),
+    ];
+    for (sig, first, hint) in cases {
+        let e = syntax_error(sig);
+        let got_first = e.lines().next().unwrap();
+        assert_eq!(got_first, *first, "annotation {sig:?}; full message:\n{e}");
+        let got_hint = e.lines().find_map(|l| l.strip_prefix("  = hint: "));
+        assert_eq!(got_hint, *hint, "annotation {sig:?}; full message:\n{e}");
+    }
+    assert_eq!(
+        syntax_error("import env.read() -> bytes"),
+        "m.wasm2py:1:22: the import `env.read` cannot return `bytes`: host functions return numbers, bool or ptr\n  |\n1 | import env.read() -> bytes\n  |                      ^"
+    );
+    // An export named `import` is annotated like any other.
+    let m = module(r#"(func (export "import") (param i32) (result i32) local.get 0)"#);
+    assert_eq!(
+        interface(&m, Some("import(n: u32) -> u32")).functions[0].params[0].ty,
+        Ty::Num(Num::U32)
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ cargo test --locked -q 2>&1 | tail -n 25
 echo "== generated/ is what wasm2py writes now"
 scripts/regen.sh --check
 
-echo "== ruff and mypy --strict on generated/; ruff on the Python tests and examples"
-.venv/bin/ruff check generated tests/python tests/web examples bench
+echo "== ruff and mypy --strict on the runtime and generated/; ruff on the Python tests and examples"
+.venv/bin/ruff check runtime generated tests/python tests/web examples bench
+.venv/bin/mypy --strict --no-error-summary runtime/_runtime.py
 for pkg in generated/*/; do
     (cd "$pkg" && "$root/.venv/bin/mypy" --strict --no-error-summary "$(basename "$pkg")")
 done

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wasm2py::model::AnnotationSource;
-use wasm2py::wasm::{ExportKind, OtherKind};
+use wasm2py::wasm::{ExportKind, ImportKind, OtherKind};
 use wasm2py::{Error, Options};
 
 /// Generate typed Python packages from WebAssembly modules (wasmtime-py and ctypes backends).
@@ -102,6 +102,9 @@ fn inspect(opts: &Options) -> Result<ExitCode, Error> {
                     Some(f) => format!("{}.{} (not annotated)", iface.class, f.py_name),
                     None => match iface.skipped.iter().find(|(n, _)| *n == e.name) {
                         Some((_, why)) => format!("skipped: {why}"),
+                        None if e.name == wasm2py::model::INITIALIZE => {
+                            "WASI reactor initialiser (runs once per instance)".to_string()
+                        }
                         None => "memory protocol".to_string(),
                     },
                 };
@@ -120,6 +123,42 @@ fn inspect(opts: &Options) -> Result<ExitCode, Error> {
             ExportKind::Other(OtherKind::Table) => println!("  table  {:<20} not wrapped", e.name),
             ExportKind::Other(OtherKind::Tag) => println!("  tag    {:<20} not wrapped", e.name),
         }
+    }
+    if !loaded.module.imports.is_empty() {
+        println!("imports:");
+    }
+    for i in &loaded.module.imports {
+        let key = i.key();
+        match &i.kind {
+            ImportKind::Func(core) => {
+                let what = if i.module == wasm2py::imports::WASI_MODULE {
+                    "WASI (served by the runtime)".to_string()
+                } else {
+                    match iface
+                        .imports
+                        .iter()
+                        .find(|h| h.module == i.module && h.name == i.name)
+                    {
+                        Some(h) if h.annotated => {
+                            format!("host import {key}{}", wasm2py::model::import_signature(h))
+                        }
+                        _ => format!("host import {key} (not annotated)"),
+                    }
+                };
+                println!("  func   {key:<36} {:<28} {what}", core.to_string());
+            }
+            other => println!("  {:<6} {key:<36} not supported", other.name()),
+        }
+    }
+    if iface.wasi {
+        println!(
+            "wasi: yes ({})",
+            if iface.initialize {
+                "a reactor: `_initialize` runs once per instance"
+            } else {
+                "no `_initialize`"
+            }
+        );
     }
     println!(
         "memory protocol: {}",

@@ -11,6 +11,10 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 pub const MEMORY: &str = "memory";
 pub const BUMP_ALLOC: &str = "bump_alloc";
 pub const BUMP_RESET: &str = "bump_reset";
+/// A WASI reactor's initialiser: run once per instance, never wrapped.
+pub const INITIALIZE: &str = "_initialize";
+/// A WASI command's entry point: such a module is not a library.
+pub const START: &str = "_start";
 
 /// Where the annotations came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,17 @@ impl Function {
     }
 }
 
+/// `(msg: str) -> u32` of a host import, as annotated (or its core types).
+pub fn import_signature(i: &crate::imports::HostImport) -> String {
+    let params: Vec<String> = i
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.ty))
+        .collect();
+    let ret = i.result.map(|t| format!(" -> {t}")).unwrap_or_default();
+    format!("({}){ret}", params.join(", "))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     /// Python package (import) name.
@@ -87,6 +102,12 @@ pub struct Interface {
     pub skipped: Vec<(String, String)>,
     /// True when some function passes bytes, str or lists through the guest arena.
     pub uses_arena: bool,
+    /// Host imports (functions the guest calls, written in Python), in import order.
+    pub imports: Vec<crate::imports::HostImport>,
+    /// True when the module imports WASI (`wasi_snapshot_preview1`).
+    pub wasi: bool,
+    /// True for a reactor: `_initialize` runs once per instance before its first call.
+    pub initialize: bool,
 }
 
 /// Python keywords, plus the builtins that generated annotations and module code use.
@@ -246,21 +267,24 @@ pub fn build(
         })?;
     let class = package.to_upper_camel_case();
 
-    if !module.imports.is_empty() {
-        let mut shown: Vec<String> = module.imports.iter().map(|i| i.key()).collect();
-        shown.truncate(5);
+    let imports = crate::imports::check(module_file, module, anns)?;
+    let initialize = module.func(INITIALIZE).is_some();
+    if module.func(START).is_some() && !initialize {
+        return Err(Error::module(
+            module_file,
+            "the module is a WASI command (it exports `_start`, the entry point of a program), \
+             not a library: wasm2py wraps libraries. Build a reactor instead: for Rust, a \
+             `[lib] crate-type = [\"cdylib\"]` crate (cargo build --target wasm32-wasip1); for C, \
+             clang --target=wasm32-wasi -mexec-model=reactor, exporting your functions",
+        ));
+    }
+    if let Some(core) = module.func(INITIALIZE)
+        && (!core.params.is_empty() || !core.results.is_empty())
+    {
         return Err(Error::module(
             module_file,
             format!(
-                "the module imports {} ({}{}); wasm2py wraps standalone modules, so build without imports \
-                 (for Rust: target wasm32-unknown-unknown without wasm-bindgen; for C: -nostdlib)",
-                module.imports.len(),
-                shown.join(", "),
-                if module.imports.len() > 5 {
-                    ", ..."
-                } else {
-                    ""
-                }
+                "`_initialize` has type {core}; a reactor's initialiser takes and returns nothing"
             ),
         ));
     }
@@ -292,6 +316,16 @@ pub fn build(
                 return Err(anns.error_at(
                     a.pos,
                     format!("`{}` is part of the memory protocol and is not wrapped; remove its annotation", a.name),
+                    None,
+                ));
+            }
+            if a.name == INITIALIZE || a.name == START {
+                return Err(anns.error_at(
+                    a.pos,
+                    format!(
+                        "`{}` is a WASI entry point and is not wrapped (a reactor's `_initialize` runs by itself); remove its annotation",
+                        a.name
+                    ),
                     None,
                 ));
             }
@@ -340,7 +374,7 @@ pub fn build(
         let ExportKind::Func(core) = &e.kind else {
             continue;
         };
-        if e.name == BUMP_ALLOC || e.name == BUMP_RESET {
+        if [BUMP_ALLOC, BUMP_RESET, INITIALIZE, START].contains(&e.name.as_str()) {
             continue;
         }
         if !core.is_numeric() {
@@ -422,6 +456,27 @@ pub fn build(
     if uses_arena {
         check_protocol(module_file, module, &functions, anns)?;
     }
+    if let Some(i) = imports
+        .host
+        .iter()
+        .find(|i| i.params.iter().any(|p| p.ty.uses_arena()))
+        && !matches!(
+            module.memory(MEMORY),
+            Some(OtherKind::Memory {
+                memory64: false,
+                ..
+            })
+        )
+    {
+        return Err(Error::module(
+            module_file,
+            format!(
+                "the host import `{}.{}` takes bytes, str or lists, which the host reads from the guest's memory: \
+                 the module must export a 32-bit memory named `memory`",
+                i.module, i.name
+            ),
+        ));
+    }
 
     Ok(Interface {
         wasm_file: format!("{package}.wasm"),
@@ -437,6 +492,9 @@ pub fn build(
         functions,
         skipped,
         uses_arena,
+        wasi: imports.wasi,
+        imports: imports.host,
+        initialize,
     })
 }
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os as _os
 import threading as _threading
+from collections.abc import Callable as _Callable
+from collections.abc import Mapping as _Mapping
 {%- if uses_sequence %}
 from collections.abc import Sequence as _Sequence
 {%- endif %}
+from typing import Any as _Any
 
-from ._errors import {{ class }}Error, {{ class }}InputError, {{ class }}Trap
+from ._errors import {{ class }}Error, {{ class }}Exit, {{ class }}InputError, {{ class }}Trap
+from ._runtime import Wasi
 
 __all__ = [
 {%- for name in all %}
@@ -23,6 +27,8 @@ __all__ = [
 {%- endfor %}
 {% endif %}
 _LIBRARY_ENV = "{{ library_env }}"
+# The host imports the module needs (wasm backend only).
+_HOST_IMPORTS: tuple[str, ...] = ({% for i in import_keys %}"{{ i }}", {% endfor %})
 _LIBRARY_NAMES = ({% for n in library_names %}"{{ n }}", {% endfor %})
 
 
@@ -54,10 +60,13 @@ def _require_library(library: str | _os.PathLike[str] | None) -> str:
 class {{ class }}:
     """{{ class_doc }}
 
-    ``{{ class }}()`` runs the module on wasmtime-py (falling back to the native library when
-    wasmtime-py is not installed); ``{{ class }}(backend="native", library=PATH)`` loads the
+    ``{{ class }}()`` runs the module on wasmtime-py{% if import_keys.is_empty() %} (falling back to the native library when
+    wasmtime-py is not installed){% endif %}; ``{{ class }}(backend="native", library=PATH)`` loads the
     native build of the same source through ctypes. An instance may be shared between
     threads: each thread gets its own wasm store and instance (guest globals are per thread).
+
+    ``wasi`` (a :class:`Wasi`) grants a WASI module what it names; ``imports`` maps
+    ``"module.name"`` to the Python function behind each host import. Both are wasm-only.
     """
 
     __slots__ = ()
@@ -66,38 +75,60 @@ class {{ class }}:
     """``"wasm"`` or ``"native"``."""
 
     def __new__(  # noqa: PYI034 (returns an instance of a backend's subclass)
-        cls, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+        cls,
+        backend: str | None = None,
+        library: str | _os.PathLike[str] | None = None,
+        *,
+        wasi: Wasi | None = None,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
     ) -> {{ class }}:
         if backend is None and library is not None:
             backend = "native"
+        if backend == "native" and (wasi is not None or imports is not None):
+            raise ValueError("{{ package }}: wasi= and imports= apply to the wasm backend only")
         if backend is None:
             try:
                 from ._wasm import _{{ class }}Wasm
             except ImportError as wasm_missing:
                 path = _find_library(None)
-                if path is None:
+                if path is None or _HOST_IMPORTS or wasi is not None or imports is not None:
                     raise ImportError(
                         "{{ package }}: no backend can load: wasmtime-py is not installed "
-                        "(pip install '{{ wasmtime_requirement }}') and no native library was found "
-                        f"(pass library=PATH, set ${_LIBRARY_ENV}, or put {_LIBRARY_NAMES[0]} "
-                        "next to the package)"
+                        "(pip install '{{ wasmtime_requirement }}')"
+                        + (
+                            "; the native backend cannot serve host imports or WASI settings"
+                            if _HOST_IMPORTS or wasi is not None or imports is not None
+                            else f" and no native library was found (pass library=PATH, set ${_LIBRARY_ENV}, "
+                            f"or put {_LIBRARY_NAMES[0]} next to the package)"
+                        )
                     ) from wasm_missing
                 from ._native import _{{ class }}Native
 
                 return _{{ class }}Native._create(path)
-            return _{{ class }}Wasm._create()
+            return _{{ class }}Wasm._create(imports, wasi)
         if backend == "wasm":
             from ._wasm import _{{ class }}Wasm
 
-            return _{{ class }}Wasm._create()
+            return _{{ class }}Wasm._create(imports, wasi)
         if backend == "native":
+            if _HOST_IMPORTS:
+                raise {{ class }}Error(
+                    "{{ package }}: the module needs host imports ("
+                    + ", ".join(_HOST_IMPORTS)
+                    + "), which only the wasm backend provides; use backend='wasm'"
+                )
             from ._native import _{{ class }}Native
 
             return _{{ class }}Native._create(_require_library(library))
         raise ValueError(f"backend must be 'wasm', 'native' or None, not {backend!r}")
 
     def __init__(
-        self, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+        self,
+        backend: str | None = None,
+        library: str | _os.PathLike[str] | None = None,
+        *,
+        wasi: Wasi | None = None,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
     ) -> None:
         """Backends are set up in ``__new__``; nothing to do here."""
 {% for f in functions %}

@@ -83,10 +83,11 @@ fn read(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const PACKAGE_FILES: [&str; 7] = [
+const PACKAGE_FILES: [&str; 8] = [
     "m/__init__.py",
     "m/_errors.py",
     "m/_native.py",
+    "m/_runtime.py",
     "m/_wasm.py",
     "m/m.wasm",
     "m/py.typed",
@@ -209,6 +210,7 @@ fn name_option_renames_package_and_class() {
             "my_lib/__init__.py",
             "my_lib/_errors.py",
             "my_lib/_native.py",
+            "my_lib/_runtime.py",
             "my_lib/_wasm.py",
             "my_lib/my_lib.wasm",
             "my_lib/py.typed",
@@ -218,7 +220,7 @@ fn name_option_renames_package_and_class() {
     let init = read(out.join("my_lib/__init__.py"));
     assert!(init.contains("\nclass MyLib:\n"), "{init}");
     assert!(
-        init.contains("MyLibError, MyLibInputError, MyLibTrap"),
+        init.contains("MyLibError, MyLibExit, MyLibInputError, MyLibTrap"),
         "{init}"
     );
     // The header still names the module given.
@@ -439,6 +441,55 @@ fn inspect_prints_exports_types_and_annotations() {
 }
 
 #[test]
+fn inspect_lists_imports_with_their_annotations_and_wasi() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+             (import "env" "log" (func (param i32 i32)))
+             (import "env" "tick" (func (param i64) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_initialize"))
+             (func (export "f") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("w.wasm"), wasm).unwrap();
+    std::fs::write(
+        dir.path().join("w.wasm2py"),
+        "import env.log(msg: str)\nf() -> u32\n",
+    )
+    .unwrap();
+    let r = run_in(dir.path(), &["inspect", "w.wasm"]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    let squash = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lines: Vec<String> = r.stdout.lines().map(squash).collect();
+    for expected in [
+        "func _initialize () -> () WASI reactor initialiser (runs once per instance)",
+        "imports:",
+        "func wasi_snapshot_preview1.fd_write (i32, i32, i32, i32) -> (i32) WASI (served by the runtime)",
+        "func env.log (i32, i32) -> () host import env.log(msg: str)",
+        "func env.tick (i64) -> (i32) host import env.tick (not annotated)",
+        "wasi: yes (a reactor: `_initialize` runs once per instance)",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected}\n{}",
+            r.stdout
+        );
+    }
+    // The class docstring says which imports the module needs.
+    let r = run_in(dir.path(), &["gen", "w.wasm", "-o", "out"]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    let init = read(dir.path().join("out/w/__init__.py"));
+    assert!(init.contains("- ``env.log(msg: str)``"), "{init}");
+    assert!(
+        init.contains("- ``env.tick(arg0: i64) -> i32`` (not annotated)"),
+        "{init}"
+    );
+    assert!(init.contains("The module uses WASI"), "{init}");
+}
+
+#[test]
 fn inspect_without_annotations_and_with_skipped_exports() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = wat::parse_str(
@@ -555,9 +606,17 @@ fn bad_modules_are_refused_cleanly() {
             "invalid.wasm: invalid module at byte offset",
         ),
         (
-            "imports.wasm",
-            wat::parse_str(r#"(module (import "env" "f" (func)))"#).unwrap(),
-            "imports.wasm: the module imports 1 (env.f)",
+            "memimport.wasm",
+            wat::parse_str(r#"(module (import "env" "memory" (memory 1)))"#).unwrap(),
+            "memimport.wasm: the module imports the memory `env.memory`; wasm2py supports function imports only",
+        ),
+        (
+            "command.wasm",
+            wat::parse_str(
+                r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))"#,
+            )
+            .unwrap(),
+            "command.wasm: the module is a WASI command (it exports `_start`, the entry point of a program), not a library",
         ),
         (
             "clash.wasm",

@@ -755,10 +755,7 @@ fn memory_protocol_used_when_needed() {
     ));
     let files = generate(&m, Some("f(data: bytes) -> bytes")).unwrap();
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
-    assert!(
-        wasm_py.contains("_export(exports, \"bump_alloc\")"),
-        "{wasm_py}"
-    );
+    assert!(wasm_py.contains("        arena=True,\n"), "{wasm_py}");
     assert!(
         wasm_py.contains("        finally:\n            _st.reset()"),
         "{wasm_py}"
@@ -1247,31 +1244,49 @@ fn import_syntax_errors() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn imports_are_refused() {
+fn imports_are_modelled_not_refused() {
     let m = module(
         r#"(import "env" "log" (func (param i32)))
            (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
            (func (export "f"))"#,
     );
-    assert_eq!(
-        error(&m, None),
-        "m.wasm: the module imports 2 (env.log, wasi_snapshot_preview1.fd_write); wasm2py wraps standalone modules, \
-         so build without imports (for Rust: target wasm32-unknown-unknown without wasm-bindgen; for C: -nostdlib)"
-    );
-    let many: String = (0..7)
-        .map(|i| format!(r#"(import "env" "i{i}" (func))"#))
-        .collect();
-    let e = error(&module(&many), None);
-    assert!(
-        e.starts_with(
-            "m.wasm: the module imports 7 (env.i0, env.i1, env.i2, env.i3, env.i4, ...); "
-        ),
-        "{e}"
-    );
-    // Imported memories and globals count too.
+    let iface = interface(&m, None);
+    assert!(iface.wasi);
+    assert!(!iface.initialize);
+    let keys: Vec<String> = iface.imports.iter().map(|i| i.key()).collect();
+    assert_eq!(keys, ["env.log"]);
+    assert!(!iface.imports[0].annotated);
+    // Imported memories are still refused, with the reason.
     let e = error(&module(r#"(import "env" "memory" (memory 1))"#), None);
     assert!(
-        e.starts_with("m.wasm: the module imports 1 (env.memory); "),
+        e.starts_with("m.wasm: the module imports the memory `env.memory`; "),
+        "{e}"
+    );
+}
+
+#[test]
+fn reactors_initialise_and_commands_are_refused() {
+    let reactor = module(r#"(func (export "_initialize")) (func (export "f"))"#);
+    let iface = interface(&reactor, None);
+    assert!(iface.initialize);
+    let names: Vec<&str> = iface.functions.iter().map(|f| f.export.as_str()).collect();
+    assert_eq!(names, ["f"], "_initialize is never a method");
+    let command = module(r#"(func (export "_start")) (func (export "f"))"#);
+    let e = error(&command, None);
+    assert!(
+        e.starts_with("m.wasm: the module is a WASI command (it exports `_start`"),
+        "{e}"
+    );
+    assert!(e.contains("-mexec-model=reactor"), "{e}");
+    assert!(e.contains("crate-type = [\"cdylib\"]"), "{e}");
+    let bad = module(r#"(func (export "_initialize") (param i32))"#);
+    assert_eq!(
+        error(&bad, None),
+        "m.wasm: `_initialize` has type (i32) -> (); a reactor's initialiser takes and returns nothing"
+    );
+    let e = error(&reactor, Some("_initialize()\nf()"));
+    assert!(
+        e.contains("`_initialize` is a WASI entry point and is not wrapped"),
         "{e}"
     );
 }
@@ -1332,13 +1347,11 @@ fn export_names_with_punctuation() {
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     // The export's real name, as an escaped Python string.
     assert!(
-        wasm_py.contains(r#"self.f_a_b = _functools.partial(_export(exports, "a\x0ab"), store)"#),
+        wasm_py.contains(r#"_rt.Export("a_b", "a\x0ab", "() -> ()", (), (), (), False)"#),
         "{wasm_py}"
     );
     assert!(
-        wasm_py.contains(
-            r#"self.f_ns_item = _functools.partial(_export(exports, "ns::Item"), store)"#
-        ),
+        wasm_py.contains(r#"_rt.Export("ns_item", "ns::Item", "() -> ()", (), (), (), False)"#),
         "{wasm_py}"
     );
 }
@@ -1422,12 +1435,11 @@ fn keyword_exports_get_an_underscore() {
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     // The export keeps its real name.
     assert!(
-        wasm_py
-            .contains("self.f_import_ = _functools.partial(_export(exports, \"import\"), store)"),
+        wasm_py.contains("_rt.Export(\"import_\", \"import\","),
         "{wasm_py}"
     );
     assert!(
-        wasm_py.contains("self.f_init = _functools.partial(_export(exports, \"__init__\"), store)"),
+        wasm_py.contains("_rt.Export(\"init\", \"__init__\","),
         "{wasm_py}"
     );
 }
@@ -1620,7 +1632,7 @@ fn globals_tables_and_memories_are_ignored() {
     let all: String = files
         .files
         .iter()
-        .filter(|(k, _)| k.ends_with(".py"))
+        .filter(|(k, _)| k.ends_with(".py") && !k.ends_with("/_runtime.py"))
         .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
         .collect();
     for absent in ["heap_base", "counter", "def table", "def memory"] {
@@ -1638,6 +1650,7 @@ fn a_module_without_functions_generates() {
             "m/__init__.py",
             "m/_errors.py",
             "m/_native.py",
+            "m/_runtime.py",
             "m/_wasm.py",
             "m/m.wasm",
             "m/py.typed",

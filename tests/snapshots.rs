@@ -38,12 +38,12 @@ fn generate(pkg: &str, sig: Option<&str>) -> Files {
     wasm2py::generate(&options(pkg, sig)).unwrap_or_else(|e| panic!("{pkg}: {e}"))
 }
 
-/// The generated text files (everything but the module), by path.
+/// The generated text files (everything but the module and the runtime), by path.
 fn texts(files: &Files) -> Vec<(&str, String)> {
     files
         .files
         .iter()
-        .filter(|(path, _)| !path.ends_with(".wasm"))
+        .filter(|(path, _)| !path.ends_with(".wasm") && !path.ends_with("/_runtime.py"))
         .map(|(path, bytes)| {
             let text =
                 String::from_utf8(bytes.clone()).unwrap_or_else(|_| panic!("{path} is not UTF-8"));
@@ -67,6 +67,12 @@ fn generated_files_match_snapshots() {
     settings.bind(|| {
         for (pkg, sig) in GUESTS {
             let files = generate(pkg, *sig);
+            // The runtime is the same bytes in every package: the repository's file.
+            let runtime = std::fs::read(root().join("runtime/_runtime.py")).unwrap();
+            assert!(
+                files.get(&format!("{pkg}/_runtime.py")) == Some(runtime.as_slice()),
+                "{pkg}/_runtime.py differs from runtime/_runtime.py"
+            );
             let texts = texts(&files);
             let paths: Vec<&str> = texts.iter().map(|(p, _)| *p).collect();
             let mut expected = [
@@ -84,6 +90,7 @@ fn generated_files_match_snapshots() {
                     assert_eq!(text, "", "{path} is an empty marker");
                     continue;
                 }
+
                 insta::assert_snapshot!(snapshot_name(pkg, path), text);
             }
         }

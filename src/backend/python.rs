@@ -26,17 +26,10 @@ pub struct FnView {
     pub body: Vec<String>,
     /// The native backend's method body.
     pub native_body: Vec<String>,
-    /// The export's core signature as wasmtime-py prints it, e.g. `(i32, i32) -> (i32)`.
-    pub core_sig: String,
-    pub core_params: Vec<&'static str>,
-    pub core_results: Vec<&'static str>,
-    /// 16-byte slots the raw call needs: max(parameters, results).
-    pub slots: usize,
-    /// Fast path: the view formats the specialised body unpacks, and that body.
-    pub fast_views: Option<Vec<String>>,
+    /// Fast path: the specialised body, if the function has one.
     pub fast_body: Option<Vec<String>>,
-    /// Whether the fast body also needs the thread's state (it uses the arena).
-    pub fast_arena: bool,
+    /// The runtime's description of the export, a Python expression.
+    pub export_spec: String,
     /// The native backend's `argtypes` list and `restype`, as Python expressions.
     pub argtypes: String,
     pub restype: String,
@@ -44,7 +37,6 @@ pub struct FnView {
 
 impl FnView {
     pub fn new(f: &Function) -> Self {
-        let fast_views = super::wasm::fast_views(f);
         let typed: Vec<String> = f
             .params
             .iter()
@@ -66,13 +58,8 @@ impl FnView {
             doc: docstring(&docs, 8),
             doc_free: docstring(&docs, 4),
             body: super::wasm::body(f),
-            core_sig: f.core.to_string(),
-            core_params: f.core.params.iter().map(|t| t.name()).collect(),
-            core_results: f.core.results.iter().map(|t| t.name()).collect(),
-            slots: f.core.params.len().max(f.core.results.len()),
-            fast_arena: f.uses_arena() && fast_views.is_some(),
-            fast_views,
             fast_body: super::wasm::fast_body(f),
+            export_spec: super::wasm::export_spec(f),
             native_body: super::native::body(f),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),

@@ -85,12 +85,12 @@ pub fn body(f: &Function) -> Vec<String> {
             out.push(format!("    return {r}"));
         }
         out.push("except _TRAPS as _e:".into());
-        out.push(format!("    _trap({name}, _e)"));
+        out.push(format!("    self._trap({name}, _e)"));
         out.push("finally:".into());
         out.push("    _st.reset()".into());
     } else {
         out.push("except _TRAPS as _e:".into());
-        out.push(format!("    _trap({name}, _e)"));
+        out.push(format!("    self._trap({name}, _e)"));
         if let Some(r) = &ret {
             out.push(format!("return {r}"));
         }
@@ -242,7 +242,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     let mut call = Vec::new();
     call.push("_e = _RAW_CALL(*_a)".to_string());
     call.push("if _e or _ts[0]:".into());
-    call.push(format!("    _fail({name}, _e, _ts)"));
+    call.push(format!("    self._fail({name}, _e, _ts)"));
     if let Returns::One(t) = f.returns {
         let read = format!("_v{}[0]", result_format(t));
         if t.uses_arena() {
@@ -267,7 +267,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         }
         out.extend(stores.iter().chain(&call).map(|l| format!("    {l}")));
         out.push("except _TRAPS as _e:".into());
-        out.push(format!("    _trap({name}, _e)"));
+        out.push(format!("    self._trap({name}, _e)"));
         out.push("finally:".into());
         out.push("    _st.reset()".into());
     } else if checks.is_empty() {
@@ -284,4 +284,67 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         out.extend(call);
     }
     Some(out)
+}
+
+/// The runtime's description of one export (`_rt.Export(...)` in `_wasm.py`).
+pub fn export_spec(f: &Function) -> String {
+    let strs = |v: Vec<String>| match v.len() {
+        0 => "()".to_string(),
+        1 => format!("({},)", v[0]),
+        _ => format!("({})", v.join(", ")),
+    };
+    let quoted = |ts: &[crate::wasm::CoreType]| strs(ts.iter().map(|t| py_str(t.name())).collect());
+    let views = match fast_views(f) {
+        Some(v) => strs(v.iter().map(|v| py_str(v)).collect()),
+        None => "None".to_string(),
+    };
+    format!(
+        "_rt.Export({}, {}, {}, {}, {}, {views}, {})",
+        py_str(&f.py_name),
+        py_str(&f.export),
+        py_str(&f.core.to_string()),
+        quoted(&f.core.params),
+        quoted(&f.core.results),
+        if f.uses_arena() && fast_views(f).is_some() {
+            "True"
+        } else {
+            "False"
+        }
+    )
+}
+
+/// The runtime's kind of a host import's parameter or result (see `_runtime.Import`).
+fn import_kind(ty: Ty) -> String {
+    match ty {
+        Ty::Num(n) => n.name().to_string(),
+        Ty::Bool => "bool".into(),
+        Ty::Ptr => "ptr".into(),
+        Ty::Bytes => "bytes".into(),
+        Ty::Str => "str".into(),
+        Ty::List(n) => format!("list:{}", array_code(n)),
+    }
+}
+
+/// The runtime's description of one host import (`_rt.Import(...)` in `_wasm.py`).
+pub fn import_spec(i: &crate::imports::HostImport) -> String {
+    let tuple = |v: Vec<String>| match v.len() {
+        0 => "()".to_string(),
+        1 => format!("({},)", v[0]),
+        _ => format!("({})", v.join(", ")),
+    };
+    format!(
+        "_rt.Import({}, {}, {}, {}, {}, {})",
+        py_str(&i.module),
+        py_str(&i.name),
+        tuple(
+            i.params
+                .iter()
+                .map(|p| py_str(&import_kind(p.ty)))
+                .collect()
+        ),
+        i.result
+            .map_or("None".to_string(), |t| py_str(&import_kind(t))),
+        tuple(i.core.params.iter().map(|t| py_str(t.name())).collect()),
+        tuple(i.core.results.iter().map(|t| py_str(t.name())).collect()),
+    )
 }

@@ -20,7 +20,8 @@ MIB = 1 << 20
 def input_error_of(instance: object) -> type[Exception]:
     """The <Class>InputError of the package an instance comes from."""
     package = sys.modules[type(instance).__module__.rpartition(".")[0]]
-    error: type[Exception] = getattr(package, type(instance).__mro__[-2].__name__ + "InputError")
+    public = next(c for c in type(instance).__mro__ if c.__module__ == package.__name__)
+    error: type[Exception] = getattr(package, public.__name__ + "InputError")
     return error
 
 # (guest, method, args): one argument is just outside the range of its annotated type.

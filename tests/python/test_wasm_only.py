@@ -95,7 +95,7 @@ def assert_arena_reset(instance, base: int, span: int) -> None:
     state = instance._state()
     assert state.alloc(0) & M32 == base, "the arena was not reset"
     state.reset()
-    used = state.memory.read(state.store, base, base + span)
+    used = state.memory_now()[base : base + span].tobytes()
     assert used == bytes(span), "the arena was not wiped"
 
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import os as _os
 import threading as _threading
+from collections.abc import Callable as _Callable
+from collections.abc import Mapping as _Mapping
 from collections.abc import Sequence as _Sequence
+from typing import Any as _Any
 
-from ._errors import CfibError, CfibInputError, CfibTrap
+from ._errors import CfibError, CfibExit, CfibInputError, CfibTrap
+from ._runtime import Wasi
 
 __all__ = [
     "Cfib",
     "CfibError",
+    "CfibExit",
     "CfibInputError",
     "CfibTrap",
+    "Wasi",
     "crc32",
     "fibonacci_c",
     "is_even",
@@ -26,6 +32,8 @@ __all__ = [
 ]
 
 _LIBRARY_ENV = "CFIB_LIBRARY"
+# The host imports the module needs (wasm backend only).
+_HOST_IMPORTS: tuple[str, ...] = ()
 _LIBRARY_NAMES = ("libcfib.so", "libcfib.dylib", "cfib.dll", )
 
 
@@ -61,6 +69,9 @@ class Cfib:
     wasmtime-py is not installed); ``Cfib(backend="native", library=PATH)`` loads the
     native build of the same source through ctypes. An instance may be shared between
     threads: each thread gets its own wasm store and instance (guest globals are per thread).
+
+    ``wasi`` (a :class:`Wasi`) grants a WASI module what it names; ``imports`` maps
+    ``"module.name"`` to the Python function behind each host import. Both are wasm-only.
     """
 
     __slots__ = ()
@@ -69,38 +80,60 @@ class Cfib:
     """``"wasm"`` or ``"native"``."""
 
     def __new__(  # noqa: PYI034 (returns an instance of a backend's subclass)
-        cls, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+        cls,
+        backend: str | None = None,
+        library: str | _os.PathLike[str] | None = None,
+        *,
+        wasi: Wasi | None = None,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
     ) -> Cfib:
         if backend is None and library is not None:
             backend = "native"
+        if backend == "native" and (wasi is not None or imports is not None):
+            raise ValueError("cfib: wasi= and imports= apply to the wasm backend only")
         if backend is None:
             try:
                 from ._wasm import _CfibWasm
             except ImportError as wasm_missing:
                 path = _find_library(None)
-                if path is None:
+                if path is None or _HOST_IMPORTS or wasi is not None or imports is not None:
                     raise ImportError(
                         "cfib: no backend can load: wasmtime-py is not installed "
-                        "(pip install 'wasmtime>=40,<51') and no native library was found "
-                        f"(pass library=PATH, set ${_LIBRARY_ENV}, or put {_LIBRARY_NAMES[0]} "
-                        "next to the package)"
+                        "(pip install 'wasmtime>=40,<51')"
+                        + (
+                            "; the native backend cannot serve host imports or WASI settings"
+                            if _HOST_IMPORTS or wasi is not None or imports is not None
+                            else f" and no native library was found (pass library=PATH, set ${_LIBRARY_ENV}, "
+                            f"or put {_LIBRARY_NAMES[0]} next to the package)"
+                        )
                     ) from wasm_missing
                 from ._native import _CfibNative
 
                 return _CfibNative._create(path)
-            return _CfibWasm._create()
+            return _CfibWasm._create(imports, wasi)
         if backend == "wasm":
             from ._wasm import _CfibWasm
 
-            return _CfibWasm._create()
+            return _CfibWasm._create(imports, wasi)
         if backend == "native":
+            if _HOST_IMPORTS:
+                raise CfibError(
+                    "cfib: the module needs host imports ("
+                    + ", ".join(_HOST_IMPORTS)
+                    + "), which only the wasm backend provides; use backend='wasm'"
+                )
             from ._native import _CfibNative
 
             return _CfibNative._create(_require_library(library))
         raise ValueError(f"backend must be 'wasm', 'native' or None, not {backend!r}")
 
     def __init__(
-        self, backend: str | None = None, library: str | _os.PathLike[str] | None = None
+        self,
+        backend: str | None = None,
+        library: str | _os.PathLike[str] | None = None,
+        *,
+        wasi: Wasi | None = None,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
     ) -> None:
         """Backends are set up in ``__new__``; nothing to do here."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator as _operator
 from typing import Any as _Any
 
-__all__ = ["RegexkitError", "RegexkitInputError", "RegexkitTrap"]
+__all__ = ["RegexkitError", "RegexkitExit", "RegexkitInputError", "RegexkitTrap"]
 
 
 class RegexkitError(Exception):
@@ -24,6 +24,16 @@ class RegexkitTrap(RegexkitError):
         super().__init__(f"{function}: wasm trap: {message}")
         self.function = function
         self.message = message
+
+
+class RegexkitExit(RegexkitTrap):
+    """The guest called WASI's ``proc_exit`` (e.g. ``std::process::exit``, C's ``exit``),
+    also with code 0. ``code`` is the exit status. The thread's next call gets a fresh
+    instance (the exited one's globals are gone)."""
+
+    def __init__(self, function: str, code: int) -> None:
+        super().__init__(function, f"the guest exited with code {code}")
+        self.code = code
 
 
 class RegexkitInputError(RegexkitError, ValueError):

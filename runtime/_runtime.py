@@ -166,6 +166,8 @@ FAST = False
 _EXTERN_FUNC, _EXTERN_MEMORY = 0, 3  # wasmtime_extern_kind_t
 RUNTIME_FILE: str | None = None
 RAW_CALL: Any = None
+OUTPUT_CALLBACK: Any = None
+RAW_SET_OUTPUT: tuple[Any, ...] = ()
 if HAVE_WASMTIME:
     try:
         from wasmtime import _ffi as wffi
@@ -189,6 +191,10 @@ if HAVE_WASMTIME:
         RAW_TRAP_NEW.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         RAW_DEFINE = LIB.wasmtime_linker_define_func_unchecked
         RAW_DEFINE.restype = ctypes.c_void_p
+        RAW_SET_OUTPUT = (LIB.wasi_config_set_stdout_custom, LIB.wasi_config_set_stderr_custom)
+        for _setter in RAW_SET_OUTPUT:
+            _setter.restype = None
+        OUTPUT_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
         HOST_CALLBACK = ctypes.CFUNCTYPE(
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t
         )
@@ -205,6 +211,7 @@ if HAVE_WASMTIME:
         RUNTIME_FILE = wffi.dll._name
     except Exception:  # noqa: BLE001 (any surprise in private API means: not usable)
         FAST = False
+        RUNTIME_FILE = None
 
 # The exception a host function raised, on its way out of the guest call that called it.
 # Thread-local: a host function runs on the thread that called into the guest.
@@ -530,7 +537,10 @@ _PAIR = struct.Struct("<II")
 
 class _Output:
     """A WASI output stream: decodes the guest's UTF-8 bytes and writes the text to a
-    stream, or to whatever ``sys.stdout``/``sys.stderr`` is at that moment."""
+    stream, or to whatever ``sys.stdout``/``sys.stderr`` is at that moment.
+
+    wasmtime calls it from its own worker thread while the guest's ``fd_write`` waits, so
+    the text is written before the guest call goes on."""
 
     def __init__(self, stream: IO[str] | None, name: str) -> None:
         self.stream = stream
@@ -557,6 +567,47 @@ def raise_trap(spec: Spec, function: str, error: BaseException) -> NoReturn:
     raise spec.trap(function, message) from None
 
 
+# The output streams of the live stores, by the ``data`` number their C callback receives.
+# Set through the C API with no finalizer: wasmtime may drop a stream on a worker thread
+# after the interpreter has shut down, and a Python finalizer called then aborts the
+# process (wasmtime-py's own ``stdout_custom`` registers one).
+_OUTPUTS: dict[int, _Output] = {}
+_OUTPUT_IDS = iter(range(1, 1 << 62))
+
+
+def _output_entry(data: int | None, buffer: int | None, size: int) -> int:
+    output = _OUTPUTS.get(data or 0)
+    try:
+        if output is not None and size:
+            output(ctypes.string_at(buffer or 0, size))
+    except Exception:  # noqa: BLE001 (the guest sees a failed write)
+        return -5  # EIO
+    return size
+
+
+_OUTPUT_ENTRY = OUTPUT_CALLBACK(_output_entry) if HAVE_WASMTIME and RUNTIME_FILE else None
+
+
+def _set_outputs(config: wt.WasiConfig, wasi: Wasi) -> tuple[int, ...]:
+    """Routes the guest's stdout and stderr to Python; returns the ids to release."""
+    outputs = (_Output(wasi.stdout, "stdout"), _Output(wasi.stderr, "stderr"))
+    if _OUTPUT_ENTRY is None:
+        config.stdout_custom, config.stderr_custom = outputs
+        return ()
+    ids = []
+    for setter, output in zip(RAW_SET_OUTPUT, outputs):
+        key = next(_OUTPUT_IDS)
+        _OUTPUTS[key] = output
+        setter(config.ptr(), _OUTPUT_ENTRY, ctypes.c_void_p(key), None)
+        ids.append(key)
+    return tuple(ids)
+
+
+def _release_outputs(ids: tuple[int, ...]) -> None:
+    for key in ids:
+        _OUTPUTS.pop(key, None)
+
+
 # ---------------------------------------------------------------------------------------
 # One thread's store and instance.
 
@@ -571,7 +622,9 @@ class State:
         self.host = owner._imports
         store = wt.Store(engine)
         if spec.wasi:
-            store.set_wasi(rt.wasi_config(owner._wasi))
+            config = rt.wasi_config(owner._wasi)
+            weakref.finalize(self, _release_outputs, _set_outputs(config, owner._wasi or Wasi()))
+            store.set_wasi(config)
         self.store = store
         self.memory_bytes = -1
         self.memory_view: memoryview[int] = memoryview(b"")
@@ -910,8 +963,6 @@ class Runtime:
                 f.write(wasi.stdin)
                 f.flush()
                 config.stdin_file = f.name
-        config.stdout_custom = _Output(wasi.stdout, "stdout")
-        config.stderr_custom = _Output(wasi.stderr, "stderr")
         return config
 
 

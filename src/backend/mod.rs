@@ -202,7 +202,6 @@ fn class_doc(iface: &Interface) -> String {
                 if i.annotated { "" } else { " (not annotated)" }
             ));
         }
-        doc.push('\n');
     }
     doc
 }

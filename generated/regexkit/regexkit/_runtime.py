@@ -166,6 +166,8 @@ FAST = False
 _EXTERN_FUNC, _EXTERN_MEMORY = 0, 3  # wasmtime_extern_kind_t
 RUNTIME_FILE: str | None = None
 RAW_CALL: Any = None
+OUTPUT_CALLBACK: Any = None
+RAW_SET_OUTPUT: tuple[Any, ...] = ()
 if HAVE_WASMTIME:
     try:
         from wasmtime import _ffi as wffi
@@ -189,6 +191,10 @@ if HAVE_WASMTIME:
         RAW_TRAP_NEW.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         RAW_DEFINE = LIB.wasmtime_linker_define_func_unchecked
         RAW_DEFINE.restype = ctypes.c_void_p
+        RAW_SET_OUTPUT = (LIB.wasi_config_set_stdout_custom, LIB.wasi_config_set_stderr_custom)
+        for _setter in RAW_SET_OUTPUT:
+            _setter.restype = None
+        OUTPUT_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
         HOST_CALLBACK = ctypes.CFUNCTYPE(
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t
         )
@@ -205,6 +211,7 @@ if HAVE_WASMTIME:
         RUNTIME_FILE = wffi.dll._name
     except Exception:  # noqa: BLE001 (any surprise in private API means: not usable)
         FAST = False
+        RUNTIME_FILE = None
 
 # The exception a host function raised, on its way out of the guest call that called it.
 # Thread-local: a host function runs on the thread that called into the guest.
@@ -440,30 +447,50 @@ _HOST_ENTRY = HOST_CALLBACK(_host_entry) if FAST else None
 
 class Raw:
     """The fast path to one export: the arguments of its ``wasmtime_func_call_unchecked``
-    call, prebuilt; the call is ``RAW_CALL(*raw.args)``."""
+    call, prebuilt; the call is ``RAW_CALL(*raw.args)``. ``slots`` is the export's part of
+    the state's slot buffer, where arguments are written and results read."""
 
-    __slots__ = ("args", "buffer", "func")
+    __slots__ = ("args", "slots")
 
-    def __init__(self, context: Any, trap: Any, func: Any, slots: int) -> None:
-        self.func = func  # a wasmtime_func_t, which the call refers to: kept alive here
-        self.buffer = bytearray(16 * max(slots, 1))
+    def __init__(self, args: tuple[Any, ...], slots: memoryview[int]) -> None:
         # Every argument is a prebuilt parameter object (byref() for the pointers,
         # from_param() for the length), which ctypes passes as it is. A c_void_p or
         # c_size_t instance would instead be converted into a new one on every call
         # (about 80 ns a call for the pointers, 30 ns for the length). They are kept as
         # one tuple: a star call hands it to ctypes as it is, where functools.partial
         # would build a new one per call (about 20 ns).
-        self.args = (
-            context,
-            ctypes.byref(func),
-            ctypes.byref((ctypes.c_char * len(self.buffer)).from_buffer(self.buffer)),
-            ctypes.c_size_t.from_param(slots),
-            trap,
-        )
+        self.args = args
+        self.slots = slots
 
     def view(self, fmt: Any) -> memoryview[Any]:
-        view: memoryview[Any] = memoryview(self.buffer).cast(fmt)
+        view: memoryview[Any] = self.slots.cast(fmt)
         return view
+
+
+class _Plan:
+    """What every thread's state of one runtime looks up and lays out, computed once: the
+    exports the fast path calls (each with its byte offset in the extern array and in the
+    slot buffer), as ``(name, encoded name, kind, slot offset, slot count)``."""
+
+    def __init__(self, spec: Spec, use_memory: bool) -> None:
+        wanted: list[tuple[str, int, int]] = []
+        if spec.arena:
+            wanted += [("bump_alloc", _EXTERN_FUNC, 1), ("bump_reset", _EXTERN_FUNC, 0)]
+        if use_memory:
+            wanted.append(("memory", _EXTERN_MEMORY, 0))
+        if spec.initialize:
+            wanted.append(("_initialize", _EXTERN_FUNC, 0))
+        wanted += [(e.export, _EXTERN_FUNC, max(len(e.params), len(e.results), 1)) for e in spec.exports]
+        self.entries: list[tuple[str, bytes, int, int, int]] = []
+        offset = 0
+        for name, kind, slots in wanted:
+            count = max(slots, 1) if kind == _EXTERN_FUNC else 0
+            self.entries.append((name, name.encode(), kind, 16 * offset, count))
+            offset += count
+        self.buffer_size = 16 * max(offset, 1)
+        # Parameter objects are immutable: one per slot count serves every state.
+        self.counts = {n: ctypes.c_size_t.from_param(n) for n in {e[4] for e in self.entries} | {0, 1}}
+        self.extern_size = ctypes.sizeof(wffi.wasmtime_extern_t)
 
 
 def raw_error(error: int | None, trap: memoryview[int]) -> Exception:
@@ -530,7 +557,10 @@ _PAIR = struct.Struct("<II")
 
 class _Output:
     """A WASI output stream: decodes the guest's UTF-8 bytes and writes the text to a
-    stream, or to whatever ``sys.stdout``/``sys.stderr`` is at that moment."""
+    stream, or to whatever ``sys.stdout``/``sys.stderr`` is at that moment.
+
+    wasmtime calls it from its own worker thread while the guest's ``fd_write`` waits, so
+    the text is written before the guest call goes on."""
 
     def __init__(self, stream: IO[str] | None, name: str) -> None:
         self.stream = stream
@@ -557,12 +587,55 @@ def raise_trap(spec: Spec, function: str, error: BaseException) -> NoReturn:
     raise spec.trap(function, message) from None
 
 
+# The output streams of the live stores, by the ``data`` number their C callback receives.
+# Set through the C API with no finalizer: wasmtime may drop a stream on a worker thread
+# after the interpreter has shut down, and a Python finalizer called then aborts the
+# process (wasmtime-py's own ``stdout_custom`` registers one).
+_OUTPUTS: dict[int, _Output] = {}
+_OUTPUT_IDS = iter(range(1, 1 << 62))
+
+
+def _output_entry(data: int | None, buffer: int | None, size: int) -> int:
+    output = _OUTPUTS.get(data or 0)
+    try:
+        if output is not None and size:
+            output(ctypes.string_at(buffer or 0, size))
+    except Exception:  # noqa: BLE001 (the guest sees a failed write)
+        return -5  # EIO
+    return size
+
+
+_OUTPUT_ENTRY = OUTPUT_CALLBACK(_output_entry) if HAVE_WASMTIME and RUNTIME_FILE else None
+
+
+def _set_outputs(config: wt.WasiConfig, wasi: Wasi) -> tuple[int, ...]:
+    """Routes the guest's stdout and stderr to Python; returns the ids to release."""
+    outputs = (_Output(wasi.stdout, "stdout"), _Output(wasi.stderr, "stderr"))
+    if _OUTPUT_ENTRY is None:
+        config.stdout_custom, config.stderr_custom = outputs
+        return ()
+    ids = []
+    for setter, output in zip(RAW_SET_OUTPUT, outputs):
+        key = next(_OUTPUT_IDS)
+        _OUTPUTS[key] = output
+        setter(config.ptr(), _OUTPUT_ENTRY, ctypes.c_void_p(key), None)
+        ids.append(key)
+    return tuple(ids)
+
+
+def _release_outputs(ids: tuple[int, ...]) -> None:
+    for key in ids:
+        _OUTPUTS.pop(key, None)
+
+
 # ---------------------------------------------------------------------------------------
 # One thread's store and instance.
 
 
 class State:
     """One thread's store and instance, with every export bound to the store once."""
+
+    initialize_raw: Callable[[], None]
 
     def __init__(self, rt: Runtime, owner: Instance) -> None:
         spec = rt.spec
@@ -571,7 +644,9 @@ class State:
         self.host = owner._imports
         store = wt.Store(engine)
         if spec.wasi:
-            store.set_wasi(rt.wasi_config(owner._wasi))
+            config = rt.wasi_config(owner._wasi)
+            weakref.finalize(self, _release_outputs, _set_outputs(config, owner._wasi or Wasi()))
+            store.set_wasi(config)
         self.store = store
         self.memory_bytes = -1
         self.memory_view: memoryview[int] = memoryview(b"")
@@ -588,46 +663,8 @@ class State:
         use_memory = spec.arena or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
 
         if FAST:
-            context = ctypes.byref(store._context().contents)
-            self.context = ctypes.addressof(store._context().contents)
-            self.trap = bytearray(8)
-            trap_address = ctypes.byref((ctypes.c_char * 8).from_buffer(self.trap))
-            trap = memoryview(self.trap).cast("Q")
-            if spec.imports:
-                rt.by_context[self.context] = self
-            # Only the exports the package calls are looked up (wasmtime-py's
-            # ``exports()`` would wrap every one). The raw calls refer to these objects by
-            # address: they live as long as the state.
-            self.externs: list[Any] = []
-            instance_ref = ctypes.byref(instance._instance)
-
-            def extern(name: str, kind: int) -> Any:
-                item: Any = wffi.wasmtime_extern_t()
-                encoded = name.encode()
-                found = RAW_EXPORT_GET(context, instance_ref, encoded, len(encoded), ctypes.byref(item))
-                if not found or item.kind != kind:
-                    what = "memory" if kind == _EXTERN_MEMORY else "function"
-                    raise spec.error(f"{spec.package}: the module does not export a {what} {name!r}")
-                self.externs.append(item)
-                return item.of
-
-            def raw(name: str, slots: int) -> Raw:
-                return Raw(context, trap_address, extern(name, _EXTERN_FUNC).func, slots)
-
-            if spec.arena:
-                self.alloc = invoker(raw("bump_alloc", 1), trap, ("i32",), ("i32",))
-                self.reset_raw = invoker(raw("bump_reset", 0), trap, (), ())
-            if use_memory:
-                memory_ref = ctypes.byref(extern("memory", _EXTERN_MEMORY).memory)
-                self.memory_base = functools.partial(RAW_MEMORY_DATA, context, memory_ref)
-                self.memory_size = functools.partial(RAW_MEMORY_SIZE, context, memory_ref)
-            for e in spec.exports:
-                made = raw(e.export, max(len(e.params), len(e.results)))
-                if e.views is not None:
-                    setattr(self, "x_" + e.name, (made.args, trap, *[made.view(v) for v in e.views]))
-                else:
-                    setattr(self, "f_" + e.name, invoker(made, trap, e.params, e.results))
-            initialize = invoker(raw("_initialize", 0), trap, (), ()) if spec.initialize else None
+            self._fast(rt, instance, use_memory)
+            initialize = self.initialize_raw if spec.initialize else None
         else:
             exports = instance.exports(store)
             bind = self._bind
@@ -648,6 +685,56 @@ class State:
                 initialize()
             except (wt.Trap, wt.WasmtimeError) as error:
                 self.raise_trap("_initialize", error)
+
+    def _fast(self, rt: Runtime, instance: wt.Instance, use_memory: bool) -> None:
+        """Sets up the fast path: only the exports the package calls are looked up
+        (wasmtime-py's ``exports()`` would wrap every one), into one extern array, and
+        their arguments share one slot buffer. The raw calls refer to these objects by
+        address: they live as long as the state."""
+        spec = rt.spec
+        plan = rt.plan(use_memory)
+        context_struct = self.store._context().contents
+        context = ctypes.byref(context_struct)
+        self.context = ctypes.addressof(context_struct)
+        self.trap = bytearray(8)
+        trap_address = ctypes.byref((ctypes.c_char * 8).from_buffer(self.trap))
+        trap = memoryview(self.trap).cast("Q")
+        if spec.imports:
+            rt.by_context[self.context] = self
+        size = plan.extern_size
+        externs = (ctypes.c_char * (size * len(plan.entries)))()
+        kinds = memoryview(externs).cast("B")
+        buffer = bytearray(plan.buffer_size)
+        slots = memoryview(buffer)
+        slots_address = (ctypes.c_char * len(buffer)).from_buffer(buffer)
+        self.keep = (externs, buffer, slots_address)
+        instance_ref = ctypes.byref(instance._instance)
+        raws: dict[str, Raw] = {}
+        for index, (name, encoded, kind, offset, count) in enumerate(plan.entries):
+            at = index * size
+            found = RAW_EXPORT_GET(context, instance_ref, encoded, len(encoded), ctypes.byref(externs, at))
+            if not found or kinds[at] != kind:
+                what = "memory" if kind == _EXTERN_MEMORY else "function"
+                raise spec.error(f"{spec.package}: the module does not export a {what} {name!r}")
+            # The union of a wasmtime_extern_t starts 8 bytes in.
+            of = ctypes.byref(externs, at + 8)
+            if kind == _EXTERN_MEMORY:
+                self.memory_base = functools.partial(RAW_MEMORY_DATA, context, of)
+                self.memory_size = functools.partial(RAW_MEMORY_SIZE, context, of)
+                continue
+            args = (context, of, ctypes.byref(slots_address, offset), plan.counts[count], trap_address)
+            raws[name] = Raw(args, slots[offset : offset + 16 * count])
+        if spec.arena:
+            self.alloc = invoker(raws["bump_alloc"], trap, ("i32",), ("i32",))
+            self.reset_raw = invoker(raws["bump_reset"], trap, (), ())
+        if spec.initialize:
+            self.initialize_raw = invoker(raws["_initialize"], trap, (), ())
+        for e in spec.exports:
+            made = raws[e.export]
+            if e.views is not None:
+                setattr(self, "x_" + e.name, (made.args, trap, *[made.view(v) for v in e.views]))
+            else:
+                setattr(self, "f_" + e.name, invoker(made, trap, e.params, e.results))
 
     def _bind(self, func: wt.Func) -> Callable[..., Any]:
         """A public-API call of ``func`` in this store; with host imports, this state is
@@ -788,6 +875,7 @@ class Runtime:
         # The states of this process whose guests may call host imports, by store context.
         self.by_context: dict[int, State] = {}
         self.hosts = [_HostImport(i) for i in spec.imports]
+        self._plan: _Plan | None = None
         self.instances: weakref.WeakSet[Instance] = weakref.WeakSet()
         _RUNTIMES.append(self)
 
@@ -813,6 +901,12 @@ class Runtime:
                 # The linker's host functions are kept alive by the InstancePre.
                 self._compiled = (engine, pre)
             return self._compiled
+
+    def plan(self, use_memory: bool) -> _Plan:
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _Plan(self.spec, use_memory)
+        return plan
 
     def _module(self, engine: wt.Engine) -> wt.Module:
         spec = self.spec
@@ -910,8 +1004,6 @@ class Runtime:
                 f.write(wasi.stdin)
                 f.flush()
                 config.stdin_file = f.name
-        config.stdout_custom = _Output(wasi.stdout, "stdout")
-        config.stderr_custom = _Output(wasi.stderr, "stderr")
         return config
 
 

@@ -872,8 +872,9 @@ class Runtime:
         self.spec = spec
         self.lock = threading.Lock()
         self._compiled: tuple[wt.Engine, wt.InstancePre] | None = None
-        # The states of this process whose guests may call host imports, by store context.
-        self.by_context: dict[int, State] = {}
+        # The states of this process whose guests may call host imports, by store context;
+        # weak, so that a finished thread's store is freed with its state.
+        self.by_context: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
         self.hosts = [_HostImport(i) for i in spec.imports]
         self._plan: _Plan | None = None
         self.instances: weakref.WeakSet[Instance] = weakref.WeakSet()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the example guests for wasm32 and natively, and copies them to guests/out/:
-#   fib.wasm textkit.wasm numkit.wasm regexkit.wasm, the sidecars fib.wasm2py
-#   textkit.wasm2py regexkit.wasm2py,
-#   libfib.so libtextkit.so libnumkit.so libregexkit.so
+#   fib.wasm textkit.wasm numkit.wasm regexkit.wasm (wasm32-unknown-unknown),
+#   wasiapp.wasm (wasm32-wasip1: a WASI reactor, the article's target),
+#   the sidecars fib.wasm2py textkit.wasm2py regexkit.wasm2py wasiapp.wasm2py,
+#   libfib.so libtextkit.so libnumkit.so libregexkit.so libwasiapp.so
 # Usage: guests/rust/build.sh [wasm|native|all]   (default all; works from any cwd)
 #
 # The .wasm files are byte-for-byte reproducible: the toolchain is pinned in
@@ -18,8 +19,9 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 out=$(dirname "$here")/out
-crates=(fib textkit numkit regexkit)
-sidecars=(fib textkit regexkit) # numkit carries its annotations in a custom section
+crates=(fib textkit numkit regexkit)  # wasm32-unknown-unknown
+wasi_crates=(wasiapp)                 # wasm32-wasip1
+sidecars=(fib textkit regexkit wasiapp) # numkit carries its annotations in a custom section
 
 cd "$here" # picks up rust-toolchain.toml
 export RUSTFLAGS="--remap-path-prefix=$here=/guests \
@@ -29,12 +31,23 @@ export CARGO_TARGET_DIR=$here/target
 mkdir -p "$out"
 
 if [[ $what != native ]]; then
-    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-        rustup target add wasm32-unknown-unknown
-    fi
-    cargo build --locked --release --target wasm32-unknown-unknown
+    for target in wasm32-unknown-unknown wasm32-wasip1; do
+        if ! rustup target list --installed | grep -qx $target; then
+            rustup target add $target
+        fi
+    done
+    excludes=()
+    for c in "${wasi_crates[@]}"; do
+        excludes+=(--exclude "$c")
+    done
+    cargo build --locked --release --target wasm32-unknown-unknown --workspace "${excludes[@]}"
     for c in "${crates[@]}"; do
         cp "target/wasm32-unknown-unknown/release/$c.wasm" "$out/$c.wasm"
+    done
+    # The WASI guests: std's files, environment, stdout... on wasi_snapshot_preview1.
+    cargo build --locked --release --target wasm32-wasip1 "${wasi_crates[@]/#/--package=}"
+    for c in "${wasi_crates[@]}"; do
+        cp "target/wasm32-wasip1/release/$c.wasm" "$out/$c.wasm"
     done
     for c in "${sidecars[@]}"; do
         cp "$c/$c.wasm2py" "$out/$c.wasm2py"
@@ -43,7 +56,7 @@ fi
 
 if [[ $what != wasm ]]; then
     cargo build --locked --release
-    for c in "${crates[@]}"; do
+    for c in "${crates[@]}" "${wasi_crates[@]}"; do
         cp "target/release/lib$c.so" "$out/lib$c.so"
     done
 fi

@@ -30,8 +30,8 @@ w2p_slice *w2p_slice_new(size_t nbytes, size_t len)
     return s;
 }
 
-#ifdef __wasm__
-/* ---- wasm32: linear memory after __heap_base, single-threaded ---------------------- */
+#if defined(__wasm__) && !defined(__wasi__)
+/* ---- wasm32 without libc: linear memory after __heap_base, single-threaded --------- */
 
 #define WASM_PAGE 65536u
 
@@ -113,9 +113,13 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 
 #else
 /* ---- native: one arena per thread, a list of malloc'd chunks ----------------------- */
+/* ---- WASI (wasi-libc): the same chunks, from libc's malloc, which owns the memory
+ *      after __heap_base; one thread, so one arena and no thread-exit hook. ---------- */
 
-#include <pthread.h>
 #include <stdlib.h>
+#ifndef __wasi__
+#include <pthread.h>
+#endif
 
 #define CHUNK_MIN ((size_t)64 * 1024) /* first chunk of a thread */
 #define CHUNK_KEEP ((size_t)1 << 20)  /* largest chunk kept across resets */
@@ -132,11 +136,15 @@ typedef struct {
     int registered; /* freed at thread exit through exit_key */
 } arena;
 
+#ifdef __wasi__
+static arena tls_arena; /* wasm32-wasi has one thread */
+#else
 static _Thread_local arena tls_arena;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static int exit_key_ok;
+#endif
 
 /* memset through a volatile pointer: not removed as a dead store before free(). */
 static void *(*volatile wipe)(void *, int, size_t) = memset;
@@ -156,6 +164,7 @@ static void free_older(chunk *c)
     }
 }
 
+#ifndef __wasi__
 /* Runs when a thread that used the arena exits (Python servers start many threads). */
 static void on_thread_exit(void *p)
 {
@@ -169,6 +178,7 @@ static void make_exit_key(void)
 {
     exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
 }
+#endif
 
 static chunk *chunk_new(size_t cap)
 {
@@ -206,10 +216,12 @@ void *bump_alloc(size_t size)
         if (fresh == NULL) {
             return NULL;
         }
+#ifndef __wasi__
         if (!a->registered) {
             pthread_once(&exit_once, make_exit_key);
             a->registered = exit_key_ok && pthread_setspecific(exit_key, a) == 0;
         }
+#endif
         fresh->prev = c; /* old chunks stay valid until the next reset */
         a->cur = c = fresh;
     }

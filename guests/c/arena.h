@@ -8,6 +8,8 @@
  * wasm32: the arena is the linear memory after __heap_base, grown with memory.grow.
  * native: each thread has its own arena, a list of malloc'd chunks (Python calls the
  *         shared library from many threads at once, without a lock).
+ * wasm32-wasi (with wasi-libc): one arena of malloc'd chunks, as natively (libc's malloc
+ *         owns the memory after __heap_base).
  */
 #ifndef CFIB_ARENA_H
 #define CFIB_ARENA_H
@@ -40,7 +42,7 @@ W2P_EXPORT void bump_reset(void);
  * (elements for lists). NULL when out of memory. */
 w2p_slice *w2p_slice_new(size_t nbytes, size_t len);
 
-#ifdef __wasm__
+#if defined(__wasm__) && !defined(__wasi__)
 /* No libc on wasm32: clang may emit calls to these, arena.c defines them. */
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *restrict dst, const void *restrict src, size_t n);

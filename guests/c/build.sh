@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Build the C guest from any directory:
-#   guests/out/cfib.wasm   wasm32, no libc, no imports (clang + wasm-ld)
-#   guests/out/libcfib.so  the same source as a native shared library (gcc)
+# Build the C guests from any directory:
+#   guests/out/cfib.wasm    wasm32, no libc, no imports (clang + wasm-ld)
+#   guests/out/libcfib.so   the same source as a native shared library (gcc)
+#   guests/out/cwasi.wasm   wasm32-wasi with wasi-libc, a WASI reactor (exports _initialize,
+#                           which runs the C constructors; imports wasi_snapshot_preview1)
+#   guests/out/cwasi.wasm2py  its annotations (a copy of the sidecar)
+#   guests/out/libcwasi.so  the same source as a native shared library (gcc)
 # Usage: guests/c/build.sh [wasm|native|all]   (default: all)
 # An output newer than its sources and this script is not rebuilt. CLANG and CC override
-# the compilers.
+# the compilers; WASI_SYSROOT the wasi-libc sysroot (default: /usr/share/wasi-sysroot, else
+# /usr, where Debian's wasi-libc package puts lib/wasm32-wasi and include/wasm32-wasi).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,17 +18,18 @@ what="${1:-all}"
 clang="${CLANG:-clang}"
 cc="${CC:-gcc}"
 
-sources=(cfib.c arena.c)
-inputs=("${sources[@]}" arena.h build.sh)
+cfib_sources=(cfib.c arena.c)
+cwasi_sources=(cwasi.c arena.c)
 # Compile from $here with relative names, and map $here to "." for anything that still
 # records a path: no absolute path ends up in the outputs.
 common=(-std=c11 -O2 -Wall -Wextra -fvisibility=hidden "-ffile-prefix-map=$here=.")
 
-# up_to_date OUTPUT: OUTPUT exists and is newer than every input.
+# up_to_date OUTPUT INPUT...: OUTPUT exists and is newer than every INPUT and this script.
 up_to_date() {
     local output="$1" input
+    shift
     [[ -e "$output" ]] || return 1
-    for input in "${inputs[@]}"; do
+    for input in "$@" arena.h build.sh; do
         [[ "$input" -nt "$output" ]] && return 1
     done
     return 0
@@ -43,22 +49,61 @@ link() {
     echo "built ${output#"$(dirname "$(dirname "$here")")/"}"
 }
 
-build_wasm() {
+build_cfib_wasm() {
     local output="$out/cfib.wasm"
-    up_to_date "$output" && return 0
+    up_to_date "$output" "${cfib_sources[@]}" && return 0
     # -nostdlib: no libc (arena.c brings memset/memcpy). --export-dynamic exports the
     # W2P_EXPORT functions (everything else is hidden); wasm-ld exports "memory" itself and
     # fails on any undefined symbol, so the module has no imports. -mbulk-memory lets
     # memset/memcpy be memory.fill/memory.copy.
     link "$output" "$clang" --target=wasm32 -nostdlib -mbulk-memory "${common[@]}" \
-        -Wl,--no-entry -Wl,--export-dynamic "${sources[@]}"
+        -Wl,--no-entry -Wl,--export-dynamic "${cfib_sources[@]}"
+}
+
+# The wasi-libc sysroot: $WASI_SYSROOT, else the first directory with lib/wasm32-wasi/libc.a.
+wasi_sysroot() {
+    local dir
+    for dir in ${WASI_SYSROOT:+"$WASI_SYSROOT"} /usr/share/wasi-sysroot /usr; do
+        if [[ -e "$dir/lib/wasm32-wasi/libc.a" ]]; then
+            echo "$dir"
+            return 0
+        fi
+    done
+    echo "build.sh: no wasi-libc sysroot (set WASI_SYSROOT, or run scripts/setup.sh to" \
+        "install the Debian packages wasi-libc and libclang-rt-N-dev-wasm32)" >&2
+    return 1
+}
+
+build_cwasi_wasm() {
+    local output="$out/cwasi.wasm" sysroot
+    if ! cmp -s cwasi.wasm2py "$out/cwasi.wasm2py"; then
+        cp cwasi.wasm2py "$out/cwasi.wasm2py"
+    fi
+    up_to_date "$output" "${cwasi_sources[@]}" && return 0
+    sysroot="$(wasi_sysroot)"
+    # -mexec-model=reactor links wasi-libc's crt1-reactor.o: the module exports
+    # _initialize (which runs the constructors) instead of _start. --export-dynamic
+    # exports the W2P_EXPORT functions; what libc needs comes in as wasi_snapshot_preview1
+    # imports. --strip-debug drops the DWARF that Debian's libc.a carries (100 KB, with
+    # its build paths); the name section stays.
+    link "$output" "$clang" --target=wasm32-wasi "--sysroot=$sysroot" -mexec-model=reactor \
+        "${common[@]}" -Wl,--export-dynamic -Wl,--strip-debug "${cwasi_sources[@]}"
+}
+
+build_native_lib() {
+    local output="$1"
+    shift
+    up_to_date "$output" "$@" && return 0
+    link "$output" "$cc" -shared -fPIC -fno-semantic-interposition -pthread "${common[@]}" "$@"
+}
+
+build_wasm() {
+    build_cfib_wasm && build_cwasi_wasm
 }
 
 build_native() {
-    local output="$out/libcfib.so"
-    up_to_date "$output" && return 0
-    link "$output" "$cc" -shared -fPIC -fno-semantic-interposition -pthread "${common[@]}" \
-        "${sources[@]}"
+    build_native_lib "$out/libcfib.so" "${cfib_sources[@]}" &&
+        build_native_lib "$out/libcwasi.so" "${cwasi_sources[@]}"
 }
 
 cd "$here"

@@ -7,7 +7,7 @@ cd "$root"
 check=()
 [[ ${1:-} == --check ]] && check=(--check)
 status=0
-for guest in fib textkit numkit regexkit cfib; do
+for guest in fib textkit numkit regexkit cfib wasiapp cwasi hostcalls; do
     ./target/release/wasm2py gen "guests/out/$guest.wasm" -o "generated/$guest" "${check[@]}" || status=1
 done
 exit $status

@@ -15,6 +15,9 @@ const GUESTS: &[(&str, Option<&str>)] = &[
     ("textkit", Some("guests/rust/textkit/textkit.wasm2py")),
     ("numkit", None),
     ("cfib", None),
+    ("wasiapp", Some("guests/rust/wasiapp/wasiapp.wasm2py")),
+    ("cwasi", Some("guests/c/cwasi.wasm2py")),
+    ("hostcalls", Some("guests/wat/hostcalls.wasm2py")),
 ];
 
 fn root() -> &'static Path {

@@ -411,16 +411,49 @@ class _HostImport:
             return None
         return self.lower(result)
 
-    def fast(self, state: State, values: int) -> None:
+    def fast(self, rt: Runtime, caller: int | None, values: int) -> None:
         """The fast path's entry: arguments and result in the raw slot array at ``values``."""
+        state = rt.by_context[RAW_CALLER_CONTEXT(caller)]
         slots = (ctypes.c_char * self.size).from_address(values)
         result = self.call(state, self.unpack(slots))
         if self.pack is not None:
             self.pack(slots, 0, result)
 
+    def public(self, values: tuple[Any, ...]) -> Any:
+        """The public API's entry: wasmtime-py's values in, the result to return."""
+        return self.call(_CURRENT.state, values)
+
+
+class _ExitRequest(BaseException):
+    """The guest called ``proc_exit``: carried out of the guest call like a host
+    function's exception, and raised there as ``<Class>Exit``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _ProcExit:
+    """WASI's ``proc_exit``, shadowed: wasmtime's own refuses statuses of 126 and more
+    with a plain error (C's ``exit(-1)``, ``exit(200)``), which would not be an exit. The
+    status is the guest's ``int``, signed as C and Rust pass it."""
+
+    key = "wasi_snapshot_preview1.proc_exit"
+
+    @staticmethod
+    def code(value: int) -> int:
+        value &= M32
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+    def fast(self, rt: Runtime, caller: int | None, values: int) -> None:
+        raise _ExitRequest(self.code(ctypes.c_uint32.from_address(values).value))
+
+    def public(self, values: tuple[Any, ...]) -> Any:
+        raise _ExitRequest(self.code(values[0]))
+
 
 # The fast path's host imports, by the ``env`` number their C callback receives.
-_HOST_TABLE: list[tuple[Runtime, _HostImport]] = []
+_HOST_TABLE: list[tuple[Runtime, _HostImport | _ProcExit]] = []
 _TRAP_MESSAGE = b"a host function raised an exception"
 
 
@@ -429,8 +462,7 @@ def _host_entry(env: int | None, caller: int | None, values: int | None, count: 
     kept for the guest call to raise, and a trap unwinds the guest."""
     try:
         rt, host = _HOST_TABLE[env or 0]
-        state = rt.by_context[RAW_CALLER_CONTEXT(caller)]
-        host.fast(state, values or 0)
+        host.fast(rt, caller, values or 0)
         return None
     except BaseException as error:  # noqa: BLE001 (re-raised by the guest call)
         _PENDING.exc = error
@@ -578,6 +610,8 @@ def raise_trap(spec: Spec, function: str, error: BaseException) -> NoReturn:
     """Raises the package's exception for a failed call: the host function's own
     exception if one caused it, ``<Class>Exit`` for ``proc_exit``, else the trap."""
     pending = _take_pending()
+    if isinstance(pending, _ExitRequest):
+        raise spec.exit(function, pending.code) from None
     if pending is not None:
         raise pending
     code = getattr(error, "code", None)
@@ -872,8 +906,9 @@ class Runtime:
         self.spec = spec
         self.lock = threading.Lock()
         self._compiled: tuple[wt.Engine, wt.InstancePre] | None = None
-        # The states of this process whose guests may call host imports, by store context.
-        self.by_context: dict[int, State] = {}
+        # The states of this process whose guests may call host imports, by store context;
+        # weak, so that a finished thread's store is freed with its state.
+        self.by_context: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
         self.hosts = [_HostImport(i) for i in spec.imports]
         self._plan: _Plan | None = None
         self.instances: weakref.WeakSet[Instance] = weakref.WeakSet()
@@ -892,6 +927,8 @@ class Runtime:
                 linker = wt.Linker(engine)
                 if self.spec.wasi:
                     linker.define_wasi()
+                    linker.allow_shadowing = True
+                    self._define(linker, _ProcExit())
                 for host in self.hosts:
                     self._define(linker, host)
                 try:
@@ -948,8 +985,11 @@ class Runtime:
                     f"{self.spec.package}: export {name!r} has type {found[name]}, expected {signature}"
                 )
 
-    def _define(self, linker: wt.Linker, host: _HostImport) -> None:
-        spec = host.spec
+    def _define(self, linker: wt.Linker, host: _HostImport | _ProcExit) -> None:
+        if isinstance(host, _ProcExit):
+            spec = Import("wasi_snapshot_preview1", "proc_exit", ("i32",), None, ("i32",), ())
+        else:
+            spec = host.spec
         ty = wt.FuncType(
             [_VALTYPES[t]() for t in spec.core_params], [_VALTYPES[t]() for t in spec.core_results]
         )
@@ -971,7 +1011,7 @@ class Runtime:
             # wasmtime-py keeps a host function's exception in one global for all threads:
             # it is kept here per thread instead, and a trap unwinds the guest.
             try:
-                result = host.call(_CURRENT.state, values)
+                result = host.public(values)
             except BaseException as error:  # noqa: BLE001 (re-raised by the guest call)
                 _PENDING.exc = error
                 raise wt.Trap(_TRAP_MESSAGE.decode()) from None

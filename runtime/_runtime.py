@@ -333,7 +333,7 @@ class _HostImport:
         self.size = 16 * max(len(spec.core_params), len(spec.core_results), 1)
         self.unpack = struct.Struct("<" + "".join(_slot_format(k) for k in spec.params)).unpack_from
         # The slot indexes of each lifted argument: plain scalars pass through as read.
-        self.plain = all(k in ("i8", "i16", "i32", "i64", "f32", "f64") for k in spec.params)
+        self.plain = all(k in ("i32", "i64", "f32", "f64") for k in spec.params)
         self.pack = struct.Struct("<" + _SLOT_FORMAT[spec.result]).pack_into if spec.result else None
 
     def lift(self, state: State, raw: tuple[Any, ...]) -> list[Any]:
@@ -346,6 +346,10 @@ class _HostImport:
             i += 1
             if kind in ("u8", "u16"):
                 args.append(value & (0xFF if kind == "u8" else 0xFFFF))
+            elif kind == "i8":
+                args.append(((value + 0x80) & 0xFF) - 0x80)
+            elif kind == "i16":
+                args.append(((value + 0x8000) & 0xFFFF) - 0x8000)
             elif kind in ("u32", "ptr"):
                 args.append(value & M32)
             elif kind == "u64":
@@ -391,6 +395,8 @@ class _HostImport:
                 raise TypeError(f"{self.key}: the host function returned {type(value).__name__}, not a number")
             try:
                 return float(value)
+            except OverflowError:
+                raise OverflowError(f"{self.key}: the host function returned {value!r}, out of range for {kind}") from None
             except (TypeError, ValueError):
                 raise TypeError(
                     f"{self.key}: the host function returned {type(value).__name__}, not a number"
@@ -406,7 +412,11 @@ class _HostImport:
 
     def call(self, state: State, raw: tuple[Any, ...]) -> Any:
         function = state.host[self.key]
-        result = function(*raw) if self.plain else function(*self.lift(state, raw))
+        state.depth += 1
+        try:
+            result = function(*raw) if self.plain else function(*self.lift(state, raw))
+        finally:
+            state.depth -= 1
         if self.pack is None:
             return None
         return self.lower(result)
@@ -500,28 +510,22 @@ class Raw:
 
 
 class _Plan:
-    """What every thread's state of one runtime looks up and lays out, computed once: the
-    exports the fast path calls (each with its byte offset in the extern array and in the
-    slot buffer), as ``(name, encoded name, kind, slot offset, slot count)``."""
+    """What every thread's state of one runtime looks up, computed once: per export the
+    fast path may call, its encoded name, its kind and its slot count (with the
+    ``c_size_t`` parameter object of that count, immutable and shared by every state)."""
 
-    def __init__(self, spec: Spec, use_memory: bool) -> None:
-        wanted: list[tuple[str, int, int]] = []
-        if spec.arena:
-            wanted += [("bump_alloc", _EXTERN_FUNC, 1), ("bump_reset", _EXTERN_FUNC, 0)]
-        if use_memory:
-            wanted.append(("memory", _EXTERN_MEMORY, 0))
-        if spec.initialize:
-            wanted.append(("_initialize", _EXTERN_FUNC, 0))
-        wanted += [(e.export, _EXTERN_FUNC, max(len(e.params), len(e.results), 1)) for e in spec.exports]
-        self.entries: list[tuple[str, bytes, int, int, int]] = []
-        offset = 0
+    def __init__(self, spec: Spec) -> None:
+        self.entries: dict[str, tuple[bytes, int, int, Any]] = {}
+        self.by_method: dict[str, Export] = {}
+        wanted = [("bump_alloc", _EXTERN_FUNC, 1), ("bump_reset", _EXTERN_FUNC, 0)]
+        wanted += [("memory", _EXTERN_MEMORY, 0), ("_initialize", _EXTERN_FUNC, 0)]
+        wanted += [(e.export, _EXTERN_FUNC, max(len(e.params), len(e.results))) for e in spec.exports]
         for name, kind, slots in wanted:
-            count = max(slots, 1) if kind == _EXTERN_FUNC else 0
-            self.entries.append((name, name.encode(), kind, 16 * offset, count))
-            offset += count
-        self.buffer_size = 16 * max(offset, 1)
-        # Parameter objects are immutable: one per slot count serves every state.
-        self.counts = {n: ctypes.c_size_t.from_param(n) for n in {e[4] for e in self.entries} | {0, 1}}
+            count = max(slots, 1)
+            self.entries[name] = (name.encode(), kind, count, ctypes.c_size_t.from_param(count))
+        for e in spec.exports:
+            self.by_method["x_" + e.name] = e
+            self.by_method["f_" + e.name] = e
         self.extern_size = ctypes.sizeof(wffi.wasmtime_extern_t)
 
 
@@ -685,20 +689,33 @@ class State:
         self.memory_bytes = -1
         self.memory_view: memoryview[int] = memoryview(b"")
         self.context = 0
+        self.depth = 0
+        previous = getattr(_CURRENT, "state", None)
         if spec.imports:
             # Host imports find their instance's functions through the running state:
             # on the public API through this thread's current state, set around each call.
             _CURRENT.state = self
+            if FAST:  # a start function may call them during instantiation
+                self.context = ctypes.addressof(store._context().contents)
+                rt.by_context[self.context] = self
         try:
             instance = pre.instantiate(store)
-        except wt.WasmtimeError as error:
+        except (wt.Trap, wt.WasmtimeError) as error:
+            pending = _take_pending()
+            if isinstance(pending, _ExitRequest):
+                raise spec.exit("start", pending.code) from None
+            if pending is not None:
+                raise pending
             raise spec.error(f"{spec.package}: cannot instantiate the module: {error}") from None
+        finally:
+            if spec.imports:
+                _CURRENT.state = previous
         self.instance = instance
         use_memory = spec.arena or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
 
         if FAST:
             self._fast(rt, instance, use_memory)
-            initialize = self.initialize_raw if spec.initialize else None
+            initialize: Callable[[], None] | None = self.initialize_raw if spec.initialize else None
         else:
             exports = instance.exports(store)
             bind = self._bind
@@ -721,54 +738,67 @@ class State:
                 self.raise_trap("_initialize", error)
 
     def _fast(self, rt: Runtime, instance: wt.Instance, use_memory: bool) -> None:
-        """Sets up the fast path: only the exports the package calls are looked up
-        (wasmtime-py's ``exports()`` would wrap every one), into one extern array, and
-        their arguments share one slot buffer. The raw calls refer to these objects by
-        address: they live as long as the state."""
+        """Sets up the fast path. Exports are looked up one by one through the C API
+        (wasmtime-py's ``exports()`` would wrap every one), and the functions only when
+        this thread first calls them (:meth:`resolve`): a thread's first call costs little
+        more than instantiating."""
         spec = rt.spec
-        plan = rt.plan(use_memory)
+        self.plan = rt.plan()
         context_struct = self.store._context().contents
-        context = ctypes.byref(context_struct)
+        self.context_ref = ctypes.byref(context_struct)
         self.context = ctypes.addressof(context_struct)
         self.trap = bytearray(8)
-        trap_address = ctypes.byref((ctypes.c_char * 8).from_buffer(self.trap))
-        trap = memoryview(self.trap).cast("Q")
+        self.trap_ref = ctypes.byref((ctypes.c_char * 8).from_buffer(self.trap))
+        self.trap_view = memoryview(self.trap).cast("Q")
+        self.instance_ref = ctypes.byref(instance._instance)
+        # The raw calls refer to these objects by address: they live as long as the state.
+        self.keep: list[Any] = []
         if spec.imports:
             rt.by_context[self.context] = self
-        size = plan.extern_size
-        externs = (ctypes.c_char * (size * len(plan.entries)))()
-        kinds = memoryview(externs).cast("B")
-        buffer = bytearray(plan.buffer_size)
-        slots = memoryview(buffer)
-        slots_address = (ctypes.c_char * len(buffer)).from_buffer(buffer)
-        self.keep = (externs, buffer, slots_address)
-        instance_ref = ctypes.byref(instance._instance)
-        raws: dict[str, Raw] = {}
-        for index, (name, encoded, kind, offset, count) in enumerate(plan.entries):
-            at = index * size
-            found = RAW_EXPORT_GET(context, instance_ref, encoded, len(encoded), ctypes.byref(externs, at))
-            if not found or kinds[at] != kind:
-                what = "memory" if kind == _EXTERN_MEMORY else "function"
-                raise spec.error(f"{spec.package}: the module does not export a {what} {name!r}")
-            # The union of a wasmtime_extern_t starts 8 bytes in.
-            of = ctypes.byref(externs, at + 8)
-            if kind == _EXTERN_MEMORY:
-                self.memory_base = functools.partial(RAW_MEMORY_DATA, context, of)
-                self.memory_size = functools.partial(RAW_MEMORY_SIZE, context, of)
-                continue
-            args = (context, of, ctypes.byref(slots_address, offset), plan.counts[count], trap_address)
-            raws[name] = Raw(args, slots[offset : offset + 16 * count])
+        if use_memory:
+            of = self._extern("memory")
+            self.memory_base = functools.partial(RAW_MEMORY_DATA, self.context_ref, of)
+            self.memory_size = functools.partial(RAW_MEMORY_SIZE, self.context_ref, of)
         if spec.arena:
-            self.alloc = invoker(raws["bump_alloc"], trap, ("i32",), ("i32",))
-            self.reset_raw = invoker(raws["bump_reset"], trap, (), ())
+            self.alloc = invoker(self._raw("bump_alloc"), self.trap_view, ("i32",), ("i32",))
+            self.reset_raw = invoker(self._raw("bump_reset"), self.trap_view, (), ())
         if spec.initialize:
-            self.initialize_raw = invoker(raws["_initialize"], trap, (), ())
-        for e in spec.exports:
-            made = raws[e.export]
-            if e.views is not None:
-                setattr(self, "x_" + e.name, (made.args, trap, *[made.view(v) for v in e.views]))
-            else:
-                setattr(self, "f_" + e.name, invoker(made, trap, e.params, e.results))
+            self.initialize_raw = invoker(self._raw("_initialize"), self.trap_view, (), ())
+
+    def _extern(self, name: str) -> Any:
+        """A pointer to the export's ``wasmtime_extern_t`` union (kept alive here)."""
+        encoded, kind, _, _ = self.plan.entries[name]
+        item = (ctypes.c_char * self.plan.extern_size)()
+        found = RAW_EXPORT_GET(self.context_ref, self.instance_ref, encoded, len(encoded), item)
+        if not found or item.raw[0] != kind:
+            what = "memory" if kind == _EXTERN_MEMORY else "function"
+            raise self.rt.spec.error(f"{self.rt.spec.package}: the module does not export a {what} {name!r}")
+        self.keep.append(item)
+        return ctypes.byref(item, 8)  # the union of a wasmtime_extern_t starts 8 bytes in
+
+    def _raw(self, name: str) -> Raw:
+        _, _, count, count_param = self.plan.entries[name]
+        buffer = bytearray(16 * count)
+        self.keep.append(buffer)
+        slots = (ctypes.c_char * len(buffer)).from_buffer(buffer)
+        args = (self.context_ref, self._extern(name), ctypes.byref(slots), count_param, self.trap_ref)
+        return Raw(args, memoryview(buffer))
+
+    def resolve(self, name: str) -> Any:
+        """The fast path's per-thread callable of an export, made on first use:
+        ``x_<method>`` (the specialised body's tuple, with this state in front for the
+        arena functions) or ``f_<method>`` (a generic invoker)."""
+        e = self.plan.by_method.get(name)
+        if e is None:
+            raise AttributeError(name)
+        made = self._raw(e.export)
+        trap = self.trap_view
+        if name[0] == "x" and e.views is not None:
+            fast = (made.args, trap, *[made.view(v) for v in e.views])
+            return (self, *fast) if e.arena else fast
+        call = invoker(made, trap, e.params, e.results)
+        setattr(self, name, call)
+        return call
 
     def _bind(self, func: wt.Func) -> Callable[..., Any]:
         """A public-API call of ``func`` in this store; with host imports, this state is
@@ -788,14 +818,19 @@ class State:
         return entered
 
     def __getattr__(self, name: str) -> Any:
-        """The per-export callables (``f_<name>``, ``x_<name>``) are set per module."""
+        """The per-export callables ``f_<method>``: made on first use on the fast path."""
+        if FAST and name[:2] == "f_" and "plan" in self.__dict__:
+            return self.resolve(name)
         raise AttributeError(name)
 
     def raise_trap(self, function: str, error: BaseException) -> NoReturn:
         raise_trap(self.rt.spec, function, error)
 
     def reset(self) -> None:
-        """``bump_reset()``; a trap inside it is the package's exception too."""
+        """``bump_reset()``; a trap inside it is the package's exception too. Not while a
+        host import of this state runs: a re-entrant call leaves the arena to the outer one."""
+        if self.depth:
+            return
         try:
             self.reset_raw()
         except (wt.Trap, wt.WasmtimeError) as error:
@@ -939,10 +974,10 @@ class Runtime:
                 self._compiled = (engine, pre)
             return self._compiled
 
-    def plan(self, use_memory: bool) -> _Plan:
+    def plan(self) -> _Plan:
         plan = self._plan
         if plan is None:
-            plan = self._plan = _Plan(self.spec, use_memory)
+            plan = self._plan = _Plan(self.spec)
         return plan
 
     def _module(self, engine: wt.Engine) -> wt.Module:
@@ -1117,14 +1152,15 @@ class Instance:
             state: State = local.state
         except AttributeError:
             state = State(self._RUNTIME, self)
-            if FAST:
-                for e in self._RUNTIME.spec.exports:
-                    if e.views is not None:
-                        name = "x_" + e.name
-                        made = getattr(state, name)
-                        setattr(local, name, (state, *made) if e.arena else made)
             local.state = state
         return state
+
+    def _fast_call(self, name: str) -> Any:
+        """A specialised body's tuple ``x_<method>`` for this thread, made on its first
+        call (the bodies read it from the thread-local object)."""
+        made = self._state().resolve(name)
+        setattr(self._local, name, made)
+        return made
 
     def _drop_state(self) -> None:
         """Forgets this thread's instance: the next call makes a fresh one."""

@@ -229,8 +229,8 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     out.push("try:".into());
     out.push(format!("    {unpack} = {tuple}"));
     out.push("except AttributeError:".into());
-    out.push("    self._state()".into());
-    out.push(format!("    {unpack} = {tuple}"));
+    // The thread's first call of this function: its tuple is made now.
+    out.push(format!("    {unpack} = self._fast_call(\"x_{}\")", f.py_name));
     let stores: Vec<String> = fast_stores(f)
         .into_iter()
         .scan(0, |slot, (fmt, value)| {

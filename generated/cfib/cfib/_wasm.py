@@ -151,8 +151,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _a, _ts, _vQ = self._local.x_fibonacci_c
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _vQ = self._fast_call("x_fibonacci_c")
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -170,8 +169,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_crc32
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_crc32
+            _st, _a, _ts, _vI = self._fast_call("x_crc32")
         try:
             _p0, _n0 = _st.put_bytes("crc32", data)
             _vI[0] = _p0
@@ -190,8 +188,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_rot13
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_rot13
+            _st, _a, _ts, _vI = self._fast_call("x_rot13")
         try:
             _p0, _n0 = _st.put_str("rot13", text)
             _vI[0] = _p0
@@ -211,8 +208,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_xor_bytes
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_xor_bytes
+            _st, _a, _ts, _vI = self._fast_call("x_xor_bytes")
         try:
             _p0, _n0 = _st.put_bytes("xor_bytes", a)
             _p1, _n1 = _st.put_bytes("xor_bytes", b)
@@ -235,8 +231,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_sum_i32")
         try:
             _p0, _n0 = _st.put_list("sum_i32", xs, "i")
             _vI[0] = _p0
@@ -255,8 +250,7 @@ class _CfibWasmFast(_CfibWasm):
         try:
             _a, _ts, _vQ, _vi = self._local.x_is_even
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ, _vi = self._local.x_is_even
+            _a, _ts, _vQ, _vi = self._fast_call("x_is_even")
         try:
             _vQ[0] = n
         except (ValueError, TypeError):

@@ -147,8 +147,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _a, _ts, _vi = self._local.x_initialized
         except AttributeError:
-            self._state()
-            _a, _ts, _vi = self._local.x_initialized
+            _a, _ts, _vi = self._fast_call("x_initialized")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("initialized", _e, _ts)
@@ -159,8 +158,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _a, _ts, _vI = self._local.x_table_lookup
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_table_lookup
+            _a, _ts, _vI = self._fast_call("x_table_lookup")
         try:
             _vI[0] = i
         except (ValueError, TypeError):
@@ -181,8 +179,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _st, _a, _ts, _vq, _vI = self._local.x_format_number
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vq, _vI = self._local.x_format_number
+            _st, _a, _ts, _vq, _vI = self._fast_call("x_format_number")
         try:
             _vq[0] = n
             _e = _RAW_CALL(*_a)
@@ -200,8 +197,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_str_length
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_str_length
+            _st, _a, _ts, _vI = self._fast_call("x_str_length")
         try:
             _p0, _n0 = _st.put_str("str_length", text)
             _vI[0] = _p0
@@ -220,8 +216,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _a, _ts, _vI, _vQ = self._local.x_fibonacci_c
         except AttributeError:
-            self._state()
-            _a, _ts, _vI, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _vI, _vQ = self._fast_call("x_fibonacci_c")
         try:
             _vI[0] = n
         except (ValueError, TypeError):
@@ -239,8 +234,7 @@ class _CwasiWasmFast(_CwasiWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_say
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_say
+            _st, _a, _ts, _vI = self._fast_call("x_say")
         try:
             _p0, _n0 = _st.put_str("say", text)
             _vI[0] = _p0

@@ -161,8 +161,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vi = self._local.x_add
         except AttributeError:
-            self._state()
-            _a, _ts, _vi = self._local.x_add
+            _a, _ts, _vi = self._fast_call("x_add")
         try:
             _vi[0] = a
             _vi[4] = b
@@ -184,8 +183,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vi = self._local.x_divide
         except AttributeError:
-            self._state()
-            _a, _ts, _vi = self._local.x_divide
+            _a, _ts, _vi = self._fast_call("x_divide")
         try:
             _vi[0] = a
             _vi[4] = b
@@ -207,8 +205,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vQ = self._local.x_fibonacci
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _vQ = self._fast_call("x_fibonacci")
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -226,8 +223,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vI = self._local.x_gcd
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_gcd
+            _a, _ts, _vI = self._fast_call("x_gcd")
         try:
             _vI[0] = a
             _vI[4] = b
@@ -249,8 +245,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vI, _vi = self._local.x_is_prime
         except AttributeError:
-            self._state()
-            _a, _ts, _vI, _vi = self._local.x_is_prime
+            _a, _ts, _vI, _vi = self._fast_call("x_is_prime")
         try:
             _vI[0] = n
         except (ValueError, TypeError):
@@ -268,8 +263,7 @@ class _FibWasmFast(_FibWasm):
         try:
             _a, _ts, _vi, _vq, _vd = self._local.x_mix
         except AttributeError:
-            self._state()
-            _a, _ts, _vi, _vq, _vd = self._local.x_mix
+            _a, _ts, _vi, _vq, _vd = self._fast_call("x_mix")
         try:
             _vi[0] = arg0
             _vq[2] = arg1

@@ -200,8 +200,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vI = self._local.x_add_via_host
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_add_via_host
+            _a, _ts, _vI = self._fast_call("x_add_via_host")
         try:
             _vI[0] = a
             _vI[4] = b
@@ -223,8 +222,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_log_text
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_log_text
+            _st, _a, _ts, _vI = self._fast_call("x_log_text")
         try:
             _p0, _n0 = _st.put_str("log_text", text)
             _vI[0] = _p0
@@ -241,8 +239,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vd = self._local.x_scale_via_host
         except AttributeError:
-            self._state()
-            _a, _ts, _vd = self._local.x_scale_via_host
+            _a, _ts, _vd = self._fast_call("x_scale_via_host")
         try:
             _vd[0] = x
             _vd[2] = k
@@ -260,8 +257,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vQ = self._local.x_big_via_host
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_big_via_host
+            _a, _ts, _vQ = self._fast_call("x_big_via_host")
         try:
             _vQ[0] = v
         except (ValueError, TypeError):
@@ -279,8 +275,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _st, _a, _ts, _vI, _vi = self._local.x_check_via_host
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vi = self._local.x_check_via_host
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_check_via_host")
         try:
             _p0, _n0 = _st.put_bytes("check_via_host", data)
             _vI[0] = _p0
@@ -299,8 +294,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vi = self._local.x_neg_via_host
         except AttributeError:
-            self._state()
-            _a, _ts, _vi = self._local.x_neg_via_host
+            _a, _ts, _vi = self._fast_call("x_neg_via_host")
         try:
             _vi[0] = v
         except (ValueError, TypeError):
@@ -318,8 +312,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vi, _vq = self._local.x_call_unannotated
         except AttributeError:
-            self._state()
-            _a, _ts, _vi, _vq = self._local.x_call_unannotated
+            _a, _ts, _vi, _vq = self._fast_call("x_call_unannotated")
         try:
             _vi[0] = a
             _vq[2] = b
@@ -341,8 +334,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vI = self._local.x_call_host_n
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_call_host_n
+            _a, _ts, _vI = self._fast_call("x_call_host_n")
         try:
             _vI[0] = n
         except (ValueError, TypeError):
@@ -360,8 +352,7 @@ class _HostcallsWasmFast(_HostcallsWasm):
         try:
             _a, _ts, _vI = self._local.x_plain_add
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_plain_add
+            _a, _ts, _vI = self._fast_call("x_plain_add")
         try:
             _vI[0] = a
             _vI[4] = b

@@ -228,8 +228,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vi, _vb = self._local.x_clamp_i8
         except AttributeError:
-            self._state()
-            _a, _ts, _vi, _vb = self._local.x_clamp_i8
+            _a, _ts, _vi, _vb = self._fast_call("x_clamp_i8")
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -247,8 +246,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _st, _a, _ts, _vI, _vd = self._local.x_dot
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vd = self._local.x_dot
+            _st, _a, _ts, _vI, _vd = self._fast_call("x_dot")
         try:
             _p0, _n0 = _st.put_list("dot", a, "f")
             _p1, _n1 = _st.put_list("dot", b, "f")
@@ -270,8 +268,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vf = self._local.x_half
         except AttributeError:
-            self._state()
-            _a, _ts, _vf = self._local.x_half
+            _a, _ts, _vf = self._fast_call("x_half")
         try:
             _vf[0] = x
         except (ValueError, TypeError):
@@ -287,8 +284,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vq = self._local.x_i64_min
         except AttributeError:
-            self._state()
-            _a, _ts, _vq = self._local.x_i64_min
+            _a, _ts, _vq = self._fast_call("x_i64_min")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("i64_min", _e, _ts)
@@ -299,8 +295,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_minmax_i8
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_minmax_i8
+            _st, _a, _ts, _vI = self._fast_call("x_minmax_i8")
         try:
             _p0, _n0 = _st.put_list("minmax_i8", xs, "b")
             _vI[0] = _p0
@@ -323,8 +318,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vi, _vh = self._local.x_neg_i16
         except AttributeError:
-            self._state()
-            _a, _ts, _vi, _vh = self._local.x_neg_i16
+            _a, _ts, _vi, _vh = self._fast_call("x_neg_i16")
         try:
             _vi[0] = x
         except (ValueError, TypeError):
@@ -342,8 +336,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vI, _vi = self._local.x_not_
         except AttributeError:
-            self._state()
-            _a, _ts, _vI, _vi = self._local.x_not_
+            _a, _ts, _vI, _vi = self._fast_call("x_not_")
         _vI[0] = 1 if b else 0
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
@@ -355,8 +348,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_prefix_sums
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_prefix_sums
+            _st, _a, _ts, _vI = self._fast_call("x_prefix_sums")
         try:
             _p0, _n0 = _st.put_list("prefix_sums", xs, "q")
             _vI[0] = _p0
@@ -376,8 +368,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vI = self._local.x_ptr_add
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_ptr_add
+            _a, _ts, _vI = self._fast_call("x_ptr_add")
         try:
             _vI[0] = p
             _vI[4] = n
@@ -399,8 +390,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
+            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_u16")
         try:
             _p0, _n0 = _st.put_list("sum_u16", xs, "H")
             _vI[0] = _p0
@@ -419,8 +409,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vI = self._local.x_u32_top
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_u32_top
+            _a, _ts, _vI = self._fast_call("x_u32_top")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("u32_top", _e, _ts)
@@ -431,8 +420,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vQ = self._local.x_u64_max
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_u64_max
+            _a, _ts, _vQ = self._fast_call("x_u64_max")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("u64_max", _e, _ts)
@@ -446,8 +434,7 @@ class _NumkitWasmFast(_NumkitWasm):
         try:
             _a, _ts, _vi, _vB = self._local.x_wrap_u8
         except AttributeError:
-            self._state()
-            _a, _ts, _vi, _vB = self._local.x_wrap_u8
+            _a, _ts, _vi, _vB = self._fast_call("x_wrap_u8")
         try:
             _vi[0] = x
         except (ValueError, TypeError):

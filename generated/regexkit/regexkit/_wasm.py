@@ -102,8 +102,7 @@ class _RegexkitWasmFast(_RegexkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_find_all
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_find_all
+            _st, _a, _ts, _vI = self._fast_call("x_find_all")
         try:
             _p0, _n0 = _st.put_str("find_all", pattern)
             _p1, _n1 = _st.put_str("find_all", text)
@@ -126,8 +125,7 @@ class _RegexkitWasmFast(_RegexkitWasm):
         try:
             _st, _a, _ts, _vI, _vi = self._local.x_is_match
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vi = self._local.x_is_match
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_is_match")
         try:
             _p0, _n0 = _st.put_str("is_match", pattern)
             _p1, _n1 = _st.put_str("is_match", text)

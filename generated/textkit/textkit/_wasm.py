@@ -205,8 +205,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_byte_len
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_byte_len
+            _st, _a, _ts, _vI = self._fast_call("x_byte_len")
         try:
             _p0, _n0 = _st.put_bytes("byte_len", data)
             _vI[0] = _p0
@@ -228,8 +227,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_count_char
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_count_char
+            _st, _a, _ts, _vI = self._fast_call("x_count_char")
         try:
             _p0, _n0 = _st.put_str("count_char", text)
             _vI[0] = _p0
@@ -249,8 +247,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_fixed16
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_fixed16
+            _st, _a, _ts, _vI = self._fast_call("x_fixed16")
         try:
             _p0, _n0 = _st.put_bytes("fixed16", data)
             _vI[0] = _p0
@@ -270,8 +267,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_parse_u32
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_parse_u32
+            _st, _a, _ts, _vI = self._fast_call("x_parse_u32")
         try:
             _p0, _n0 = _st.put_str("parse_u32", text)
             _vI[0] = _p0
@@ -290,8 +286,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_reverse
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_reverse
+            _st, _a, _ts, _vI = self._fast_call("x_reverse")
         try:
             _p0, _n0 = _st.put_bytes("reverse", data)
             _vI[0] = _p0
@@ -312,8 +307,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI, _vd = self._local.x_scale
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vd = self._local.x_scale
+            _st, _a, _ts, _vI, _vd = self._fast_call("x_scale")
         try:
             _p0, _n0 = _st.put_list("scale", xs, "d")
             _vI[0] = _p0
@@ -334,8 +328,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_sha256
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_sha256
+            _st, _a, _ts, _vI = self._fast_call("x_sha256")
         try:
             _p0, _n0 = _st.put_bytes("sha256", data)
             _vI[0] = _p0
@@ -355,8 +348,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
+            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_bytes")
         try:
             _p0, _n0 = _st.put_bytes("sum_bytes", data)
             _vI[0] = _p0
@@ -375,8 +367,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_upper
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_upper
+            _st, _a, _ts, _vI = self._fast_call("x_upper")
         try:
             _p0, _n0 = _st.put_str("upper", text)
             _vI[0] = _p0
@@ -399,8 +390,7 @@ class _TextkitWasmFast(_TextkitWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_zeros
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_zeros
+            _st, _a, _ts, _vI = self._fast_call("x_zeros")
         try:
             _vI[0] = n
             _e = _RAW_CALL(*_a)

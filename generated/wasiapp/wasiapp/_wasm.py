@@ -239,8 +239,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vI = self._local.x_add
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_add
+            _a, _ts, _vI = self._fast_call("x_add")
         try:
             _vI[0] = a
             _vI[4] = b
@@ -265,8 +264,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_arg
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_arg
+            _st, _a, _ts, _vI = self._fast_call("x_arg")
         try:
             _vI[0] = i
             _e = _RAW_CALL(*_a)
@@ -284,8 +282,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vI = self._local.x_arg_count
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_arg_count
+            _a, _ts, _vI = self._fast_call("x_arg_count")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("arg_count", _e, _ts)
@@ -296,8 +293,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_env_var
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_env_var
+            _st, _a, _ts, _vI = self._fast_call("x_env_var")
         try:
             _p0, _n0 = _st.put_str("env_var", name)
             _vI[0] = _p0
@@ -317,8 +313,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vI = self._local.x_exit_with
         except AttributeError:
-            self._state()
-            _a, _ts, _vI = self._local.x_exit_with
+            _a, _ts, _vI = self._fast_call("x_exit_with")
         try:
             _vI[0] = code
         except (ValueError, TypeError):
@@ -334,8 +329,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_fail
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_fail
+            _st, _a, _ts, _vI = self._fast_call("x_fail")
         try:
             _p0, _n0 = _st.put_str("fail", message)
             _vI[0] = _p0
@@ -352,8 +346,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vQ = self._local.x_fibonacci
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _vQ = self._fast_call("x_fibonacci")
         try:
             _vQ[0] = n
         except (ValueError, TypeError):
@@ -371,8 +364,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_greet
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_greet
+            _st, _a, _ts, _vI = self._fast_call("x_greet")
         try:
             _p0, _n0 = _st.put_str("greet", name)
             _vI[0] = _p0
@@ -392,8 +384,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vi = self._local.x_now_nonzero
         except AttributeError:
-            self._state()
-            _a, _ts, _vi = self._local.x_now_nonzero
+            _a, _ts, _vi = self._fast_call("x_now_nonzero")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("now_nonzero", _e, _ts)
@@ -404,8 +395,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _a, _ts, _vQ = self._local.x_random_u64
         except AttributeError:
-            self._state()
-            _a, _ts, _vQ = self._local.x_random_u64
+            _a, _ts, _vQ = self._fast_call("x_random_u64")
         _e = _RAW_CALL(*_a)
         if _e or _ts[0]:
             self._fail("random_u64", _e, _ts)
@@ -416,8 +406,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_read_file
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_read_file
+            _st, _a, _ts, _vI = self._fast_call("x_read_file")
         try:
             _p0, _n0 = _st.put_str("read_file", path)
             _vI[0] = _p0
@@ -437,8 +426,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_read_stdin
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_read_stdin
+            _st, _a, _ts, _vI = self._fast_call("x_read_stdin")
         try:
             _e = _RAW_CALL(*_a)
             if _e or _ts[0]:
@@ -455,8 +443,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI = self._local.x_word_counts
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI = self._local.x_word_counts
+            _st, _a, _ts, _vI = self._fast_call("x_word_counts")
         try:
             _p0, _n0 = _st.put_str("word_counts", text)
             _vI[0] = _p0
@@ -476,8 +463,7 @@ class _WasiappWasmFast(_WasiappWasm):
         try:
             _st, _a, _ts, _vI, _vi = self._local.x_write_file
         except AttributeError:
-            self._state()
-            _st, _a, _ts, _vI, _vi = self._local.x_write_file
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_write_file")
         try:
             _p0, _n0 = _st.put_str("write_file", path)
             _p1, _n1 = _st.put_bytes("write_file", data)

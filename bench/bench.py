@@ -40,7 +40,11 @@ LIBFIB = GUESTS_OUT / "libfib.so"
 LIBTEXTKIT = GUESTS_OUT / "libtextkit.so"
 LIBREGEXKIT = GUESTS_OUT / "libregexkit.so"
 
-for _name in ("fib", "textkit", "regexkit"):
+# The fib package as generated before the runtime split (issue 8), frozen: the reference
+# for a thread's first call ("today's" cost when the issue was written).
+BASELINE = ROOT / "bench" / "baseline"
+
+for _name in ("fib", "textkit", "regexkit", "wasiapp", "hostcalls"):
     sys.path.insert(0, str(GENERATED / _name))
 
 import wasmtime
@@ -133,11 +137,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
 # ---- the guests, every way they can be called ------------------------------------------
 
 
-def load_copy(package: str, alias: str, env: dict[str, str]) -> ModuleType:
+def load_copy(
+    package: str, alias: str, env: dict[str, str], root: Path = GENERATED
+) -> ModuleType:
     """A second copy of a generated package under another name, imported with `env` set:
     the public-API fallback (WASM2PY_FAST_PATH=0 is read when ``_wasm`` is imported) next
     to the fast path in the same process."""
-    directory = GENERATED / package / package
+    directory = root / package / package
     spec = importlib.util.spec_from_file_location(
         alias, directory / "__init__.py", submodule_search_locations=[str(directory)]
     )
@@ -677,6 +683,122 @@ class _Worker:
         self._thread.join()
 
 
+# ---- WASI modules, host imports, a thread's first call ------------------------------------
+
+
+def first_calls(instance: Any, count: int) -> list[float]:
+    """Seconds of the first call on each of `count` new threads (a new store and instance
+    each), the thread start itself not included."""
+    times: list[float] = []
+
+    def first() -> None:
+        started = time.perf_counter()
+        instance.gcd(12, 18)
+        times.append(time.perf_counter() - started)
+
+    for _ in range(count):
+        thread = threading.Thread(target=first)
+        thread.start()
+        thread.join()
+    return times
+
+
+def define_func_instance(path: Path) -> Callable[[int], Any]:
+    """hostcalls on wasmtime-py's public API with every import bound by
+    ``Linker.define_func``, ``env.host_add`` doing the same work as the generated binding's
+    host function: the reference for a guest->host->guest round trip."""
+    engine = wasmtime.Engine()
+    module = wasmtime.Module.from_file(engine, str(path))
+    linker = wasmtime.Linker(engine)
+    for imported in module.imports:
+        ty = imported.type
+        assert isinstance(ty, wasmtime.FuncType)
+        zero = [0.0 if str(t).startswith("f") else 0 for t in ty.results]
+
+        def stub(*_: Any, _zero: list[Any] = zero) -> Any:
+            return _zero[0] if _zero else None
+
+        func = host_add if imported.name == "host_add" else stub
+        linker.define_func(imported.module, imported.name or "", ty, func)
+    store = wasmtime.Store(engine)
+    exports = linker.instantiate(store, module).exports(store)
+    call = exports["call_host_n"]
+    assert isinstance(call, wasmtime.Func)
+    return functools.partial(call, store)
+
+
+def host_add(a: int, b: int) -> int:
+    return (a + b) & 0xFFFFFFFF
+
+
+def bench_wasi_imports(settings: Settings, fib: ModuleType) -> dict[str, Any]:
+    import hostcalls
+    import wasiapp
+
+    f = fib.Fib()
+    w = wasiapp.Wasiapp()
+    h = hostcalls.Hostcalls(imports=hostcall_functions(hostcalls))
+    n = 1000
+    reference = define_func_instance(GENERATED / "hostcalls" / "hostcalls" / "hostcalls.wasm")
+    assert h.call_host_n(n) == reference(n) & 0xFFFFFFFF
+    per_call = measure(
+        {
+            "standalone add (fib)": ("f.add(7, 3)", {"f": f}),
+            "WASI add (wasiapp)": ("w.add(7, 3)", {"w": w}),
+            "host round trip, generated": ("h.call_host_n(n)", {"h": h, "n": n}),
+            "host round trip, define_func": ("r(n)", {"r": reference, "n": n}),
+        },
+        settings,
+    )
+    trip = per_call["host round trip, generated"] / n
+    trip_reference = per_call["host round trip, define_func"] / n
+    table(
+        "WASI and host imports (per call; a round trip is one of call_host_n(1000)'s iterations)",
+        ["variant", "time"],
+        [
+            ["standalone add (fib)", fmt_time(per_call["standalone add (fib)"])],
+            ["WASI add (wasiapp)", fmt_time(per_call["WASI add (wasiapp)"])],
+            ["guest->host round trip, generated", fmt_time(trip)],
+            ["guest->host round trip, define_func", fmt_time(trip_reference)],
+        ],
+    )
+
+    # A thread's first call: today's package against the one from before the runtime split,
+    # interleaved in rounds (each round: a batch of new threads per variant).
+    baseline = load_copy("fib", "_bench_fib_baseline", {}, BASELINE).Fib()
+    current = fib.Fib()
+    rounds, batch = (3, 20) if settings.repeats < 10 else (8, 40)
+    samples: dict[str, list[float]] = {"now": [], "before": []}
+    for _ in range(rounds):
+        samples["now"] += first_calls(current, batch)
+        samples["before"] += first_calls(baseline, batch)
+    now, before = (statistics.median(samples[k]) for k in ("now", "before"))
+    table(
+        "a thread's first call to fib.gcd (a new store and instance; median of "
+        f"{rounds * batch} threads each)",
+        ["package", "time"],
+        [["now", fmt_time(now)], ["before the runtime split (bench/baseline)", fmt_time(before)]],
+    )
+    return {
+        "seconds": {**per_call, "round_trip": trip, "round_trip_define_func": trip_reference},
+        "first_call": {"now": now, "before": before},
+        "ratios": {
+            "WASI add / standalone add": per_call["WASI add (wasiapp)"] / per_call["standalone add (fib)"],
+            "define_func round trip / generated round trip": trip_reference / trip,
+            "first call now / before": now / before,
+        },
+    }
+
+
+def hostcall_functions(hostcalls: ModuleType) -> dict[str, Callable[..., Any]]:
+    """A function for every host import of hostcalls, host_add doing the real work."""
+    functions: dict[str, Callable[..., Any]] = dict.fromkeys(
+        hostcalls._HOST_IMPORTS, lambda *_: 0
+    )
+    functions["env.host_add"] = host_add
+    return functions
+
+
 def bench_threads(settings: Settings, fib: ModuleType) -> dict[str, Any]:
     wasm = fib.Fib()
     native = fib.Fib(backend="native", library=LIBFIB)
@@ -737,12 +859,15 @@ def bench_threads(settings: Settings, fib: ModuleType) -> dict[str, Any]:
 
 
 def targets(
-    per_call: dict[str, Any], byte_results: dict[str, Any], startup: dict[str, Any]
+    per_call: dict[str, Any],
+    byte_results: dict[str, Any],
+    startup: dict[str, Any],
+    wasi: dict[str, Any],
 ) -> list[dict[str, Any]]:
     calls = per_call["ratios"]
     rows: list[dict[str, Any]] = []
 
-    def check(what: str, value: float, op: str, target: float) -> None:
+    def check(what: str, value: float, op: str, target: float, unit: str = "x") -> None:
         passed = value <= target if op == "<=" else value >= target
         rows.append(
             {
@@ -750,6 +875,7 @@ def targets(
                 "measured": value,
                 "op": op,
                 "threshold": target,
+                "unit": unit,
                 "pass": passed,
             }
         )
@@ -799,12 +925,30 @@ def targets(
         10.0,
     )
 
+    ratios = wasi["ratios"]
+    check("scalar call: WASI module add() / standalone add()", ratios["WASI add / standalone add"], "<=", 1.1)
+    check(
+        "guest->host round trip: define_func / generated",
+        ratios["define_func round trip / generated round trip"],
+        ">=",
+        2.0,
+    )
+    check(
+        "guest->host round trip, generated",
+        wasi["seconds"]["round_trip"] * 1e6,
+        "<=",
+        5.0,
+        " us",
+    )
+    check("a thread's first call: now / before the runtime split", ratios["first call now / before"], "<=", 0.4)
+    check("a thread's first call, fib", wasi["first_call"]["now"] * 1e6, "<=", 100.0, " us")
+
     width = max(len(r["target"]) for r in rows)
     print('\n== targets (the ratios of the issue\'s "Done when", from this run)')
     for r in rows:
         verdict = "PASS" if r["pass"] else "FAIL"
         print(
-            f"{r['target'].ljust(width)}  {r['measured']:7.2f}x  {r['op']} {r['threshold']:g}x  {verdict}"
+            f"{r['target'].ljust(width)}  {r['measured']:7.2f}{r['unit']}  {r['op']} {r['threshold']:g}{r['unit']}  {verdict}"
         )
     passed = sum(r["pass"] for r in rows)
     print(f"{passed} of {len(rows)} targets met")
@@ -849,7 +993,8 @@ def main() -> None:
     byte_results = bench_bytes(settings, textkit, textkit_public)
     startup = bench_startup(settings)
     threads = bench_threads(settings, fib)
-    target_rows = targets(per_call, byte_results, startup)
+    wasi = bench_wasi_imports(settings, fib)
+    target_rows = targets(per_call, byte_results, startup, wasi)
     elapsed = time.perf_counter() - started
     print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")
 
@@ -863,6 +1008,7 @@ def main() -> None:
         "bytes": byte_results,
         "startup": startup,
         "threads": threads,
+        "wasi_imports": wasi,
         "targets": target_rows,
         "seconds": elapsed,
     }

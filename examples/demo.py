@@ -13,13 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for pkg in ("fib", "textkit", "numkit", "cfib"):
+for pkg in ("fib", "textkit", "numkit", "cfib", "wasiapp", "cwasi", "hostcalls"):
     sys.path.insert(0, os.path.join(ROOT, "generated", pkg))
 
+import contextlib
+import io
+import tempfile
+
 import cfib
+import cwasi
 import fib
+import hostcalls
 import numkit
 import textkit
+import wasiapp
 
 OUT = os.path.join(ROOT, "guests", "out")
 
@@ -79,6 +86,56 @@ def main() -> None:
     show("fibonacci_c(25)", lambda i: i.fibonacci_c(25), c)
     show("crc32(b'hello')", lambda i: i.crc32(b"hello"), c)
     show("rot13('Hello')", lambda i: i.rot13("Hello"), c)
+
+    print("wasiapp.wasm (Rust for wasm32-wasip1 with std: the article's build; sandboxed WASI)")
+    w = both(wasiapp.Wasiapp, "libwasiapp.so")
+    show("fibonacci(25)", lambda i: i.fibonacci(25), w)
+    show("word_counts('to be or not to be')", lambda i: i.word_counts("to be or not to be"), w)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        greeting = w[0].greet("wasm")
+    print(f"  greet('wasm') on wasm                {greeting!r}; the guest printed {out.getvalue()!r} "
+          f"to stdout and {err.getvalue()!r} to stderr (captured by redirect_stdout/stderr)")
+    try:
+        w[0].read_file("/etc/hostname")
+    except wasiapp.WasiappInputError:
+        print("  read_file('/etc/hostname') on wasm  refused: no directory was granted (the sandbox)")
+    with tempfile.TemporaryDirectory() as data:
+        with open(os.path.join(data, "note.txt"), "w") as f_:
+            f_.write("granted")
+        granted = wasiapp.Wasiapp(wasi=wasiapp.Wasi(dirs={"/data": data}, env={"MODE": "demo"}))
+        print(f"  with Wasi(dirs=..., env=...)         read_file('/data/note.txt') = "
+              f"{granted.read_file('/data/note.txt')!r}, env_var('MODE') = {granted.env_var('MODE')!r}")
+    try:
+        w[0].exit_with(3)
+    except wasiapp.WasiappExit as exit_:
+        print(f"  exit_with(3) on wasm                 WasiappExit, code {exit_.code}; "
+              f"the next call gets a fresh instance: add(2, 3) = {w[0].add(2, 3)}")
+
+    print("cwasi.wasm (C with wasi-libc: malloc, snprintf, a constructor run by _initialize)")
+    cw = both(cwasi.Cwasi, "libcwasi.so")
+    show("initialized()  (the constructor ran)", lambda i: i.initialized(), cw)
+    show("format_number(-2**63)", lambda i: i.format_number(-(2**63)), cw)
+    show("table_lookup(12)", lambda i: i.table_lookup(12), cw)
+
+    print("hostcalls.wat (a guest that calls back into Python: host imports)")
+    logged: list[str] = []
+    h = hostcalls.Hostcalls(imports={
+        "env.log": logged.append,
+        "env.host_add": lambda a, b: (a + b) & 0xFFFFFFFF,
+        "env.host_scale": lambda x, k: x * k,
+        "env.host_big": lambda v: v // 2,
+        "env.host_check": lambda data: data.startswith(b"ok"),
+        "env.host_neg": lambda v: -v,
+        "env.unannotated": lambda a, b: a + b,
+    })
+    h.log_text("hello from the guest")
+    print(f"  add_via_host(2**32 - 1, 0)           {h.add_via_host(2**32 - 1, 0)} (u32 in and out of Python)")
+    print(f"  log_text('hello from the guest')     the Python function received {logged!r}")
+    start = time.perf_counter()
+    total = h.call_host_n(10000)
+    micros = (time.perf_counter() - start) * 1e6 / 10000
+    print(f"  call_host_n(10000)                   {total}: {micros:.1f} µs per guest->Python->guest round trip")
 
     print("module-level functions use a default instance:", fib.fibonacci(10), cfib.rot13("uryyb"))
 

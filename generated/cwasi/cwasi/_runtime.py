@@ -308,7 +308,6 @@ _SLOT_FORMAT = {
     "i8": "i12x", "i16": "i12x", "i32": "i12x", "u8": "I12x", "u16": "I12x", "u32": "I12x",
     "bool": "i12x", "ptr": "I12x", "i64": "q8x", "u64": "Q8x", "f32": "f12x", "f64": "d8x",
 }
-_CORE_SLOT_FORMAT = {"i32": "i12x", "i64": "q8x", "f32": "f12x", "f64": "d8x"}
 # The integer kinds' ranges (results are range-checked like arguments).
 _RANGES = {
     "i8": (-(1 << 7), (1 << 7) - 1), "i16": (-(1 << 15), (1 << 15) - 1),
@@ -332,7 +331,7 @@ class _HostImport:
         self.key = spec.key
         self.size = 16 * max(len(spec.core_params), len(spec.core_results), 1)
         self.unpack = struct.Struct("<" + "".join(_slot_format(k) for k in spec.params)).unpack_from
-        # The slot indexes of each lifted argument: plain scalars pass through as read.
+        # Signed scalars (and floats) pass through as read; everything else is lifted.
         self.plain = all(k in ("i32", "i64", "f32", "f64") for k in spec.params)
         self.pack = struct.Struct("<" + _SLOT_FORMAT[spec.result]).pack_into if spec.result else None
 

@@ -24,9 +24,9 @@ import codecs
 import ctypes
 import dataclasses
 import functools
-import mmap
 import operator
 import os
+import stat
 import struct
 import sys
 import threading
@@ -232,10 +232,11 @@ _CURRENT = threading.local()
 # The compile cache.
 
 
-def _checksum(data: bytes | mmap.mmap) -> str:
-    """Catches a truncated or corrupted artifact (the directory's permissions keep others
-    out; wasmtime checks the format and version itself)."""
-    return f"{zlib.crc32(data):08x} {len(data)}"
+def _checksum(crc: int, size: int) -> str:
+    """The checksum line, CRC-32 and length: catches a truncated or corrupted artifact (who
+    may write the cache is checked by :func:`open_cache_dir` and :func:`_open_owned`;
+    wasmtime checks the format and version itself)."""
+    return f"{crc:08x} {size}"
 
 
 def cache_files(package: str, sha256: str) -> tuple[str, str] | None:
@@ -256,47 +257,227 @@ def cache_files(package: str, sha256: str) -> tuple[str, str] | None:
     return base, base + ".crc32"
 
 
-def load_cached(engine: wt.Engine, files: tuple[str, str]) -> wt.Module | None:
-    """The cached module, if its checksum matches and wasmtime accepts it; else None."""
-    artifact, checksum = files
+# Directories are opened without following a symlink, and without needing read permission
+# (O_PATH) where the system has it; files without following a symlink, and without
+# blocking on a FIFO.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_PATH", 0) | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW | _CLOEXEC
+# Without dir_fd and O_NOFOLLOW (not POSIX) there is no cache: its checks need them.
+_CACHE_SUPPORTED = bool(
+    _NOFOLLOW
+    and getattr(os, "O_DIRECTORY", 0)
+    and hasattr(os, "geteuid")
+    and {os.open, os.mkdir, os.stat, os.readlink, os.rename, os.unlink} <= os.supports_dir_fd
+)
+_MAX_LINKS = 40  # symlinks followed above the cache directory, in all (the kernel's limit)
+
+
+def _trusted_dir(fd: int, uid: int, *, cache: bool) -> bool:
+    """The rule of :func:`open_cache_dir`, for the directory open at ``fd``: the cache
+    directory itself (``cache``) or one above it."""
+    info = os.fstat(fd)
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if cache:
+        return info.st_uid == uid and not info.st_mode & 0o022
+    return info.st_uid in (uid, 0) and (not info.st_mode & 0o022 or bool(info.st_mode & stat.S_ISVTX))
+
+
+def open_cache_dir(directory: str, *, create: bool = False) -> int | None:
+    """A descriptor of the cache directory if it is trusted, else None (no cache is used).
+
+    The path is made absolute and walked from ``/``, one component at a time, each opened
+    with ``O_DIRECTORY | O_NOFOLLOW`` relative to the descriptor of the one before and
+    checked through its own descriptor: what is checked is what is used, and no path is
+    looked up twice. Trusted means, with ``uid`` this process's effective uid (the owner of
+    the files it writes):
+
+    - the cache directory itself is a directory, never a symlink, owned by ``uid``, with
+      no write permission for group or others;
+    - every directory above it is owned by ``uid`` or by root, and either has no write
+      permission for group or others or has the sticky bit (``/tmp``: others may add
+      entries but not rename or remove ours, and an entry they add fails the owner check
+      one level down);
+    - a symlink among the directories above (``/var`` on macOS, a ``/home`` that points
+      elsewhere) is followed only if the symlink itself is owned by ``uid`` or by root; it
+      sits in a directory trusted by the rules above, so only who could have replaced that
+      directory anyway could have made it. Its target is walked the same way (from ``/``,
+      or from the directory holding it), at most 40 symlinks in all.
+
+    With ``create``, each missing directory is made with mode 0o700, then opened and
+    checked like an existing one. The caller closes the descriptor.
+    """
+    if not _CACHE_SUPPORTED:
+        return None
+    uid = os.geteuid()
+    parts = [part for part in os.path.abspath(directory).split(os.sep) if part]
+    if not parts:
+        return None
+    fd = -1
     try:
-        directory = os.stat(os.path.dirname(artifact))
-        # Only a directory that nobody else can write to is trusted.
-        if directory.st_uid != os.getuid() or directory.st_mode & 0o022:
+        fd = os.open("/", _DIR_FLAGS)
+        if not _trusted_dir(fd, uid, cache=False):
             return None
-        with open(checksum, encoding="ascii") as f:
-            expected = f.read().strip()
-        # Checked through a read-only mapping: no copy of the file into a bytes object
-        # (about half the time of reading it, on a warm start).
-        with open(artifact, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            actual = _checksum(mapped)
-        if actual != expected:
+        links = 0
+        while parts:
+            name = parts.pop(0)
+            last = not parts  # the cache directory (a symlink's target is put before it)
+            if name == ".":
+                continue
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                try:
+                    os.mkdir(name, 0o700, dir_fd=fd)
+                except FileExistsError:  # made by another process meanwhile
+                    pass
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:  # a symlink (O_NOFOLLOW refused it), or not a directory
+                link = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                links += 1
+                if last or not stat.S_ISLNK(link.st_mode) or link.st_uid not in (uid, 0) or links > _MAX_LINKS:
+                    return None
+                target = os.readlink(name, dir_fd=fd)
+                parts[:0] = [part for part in target.split(os.sep) if part]
+                if target.startswith(os.sep):
+                    os.close(fd)
+                    fd = -1
+                    fd = os.open("/", _DIR_FLAGS)
+                continue
+            os.close(fd)
+            fd = child
+            if not _trusted_dir(fd, uid, cache=last):
+                return None
+        found, fd = fd, -1
+        return found
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _open_owned(directory: int, name: str) -> int | None:
+    """A descriptor of the file ``name`` in the cache directory open at ``directory``, if it
+    is a regular file (never a symlink) owned by this process's effective uid, with no
+    write permission for group or others; else None."""
+    fd = os.open(name, _FILE_FLAGS, dir_fd=directory)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022:
+            found, fd = fd, -1
+            return found
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _deserialize_checked(engine: wt.Engine, fd: int, expected: str) -> wt.Module | None:
+    """The module from the artifact open at ``fd``, if its checksum is ``expected``.
+
+    The artifact is read once, in chunks; each chunk is added to the checksum and kept, and
+    exactly the bytes kept are deserialized. On Linux they are kept in an anonymous memory
+    file (``memfd_create``) that wasmtime maps through ``/proc/self/fd``: it has no name in
+    any directory, and only who may ptrace this process (its uid, or root) can reach it;
+    mapped lazily, it keeps a warm start close to mapping the artifact itself. Elsewhere,
+    or if wasmtime cannot open that path, the same bytes are deserialized from memory.
+    """
+    memfd = -1
+    if hasattr(os, "memfd_create"):
+        try:
+            memfd = os.memfd_create("wasm2py-cache", os.MFD_CLOEXEC)
+        except OSError:
+            memfd = -1
+    try:
+        buffer = bytearray(1 << 18)
+        view = memoryview(buffer)
+        crc = size = 0
+        kept: list[bytes] = []
+        while n := os.readv(fd, [buffer]):
+            chunk = view[:n]
+            crc = zlib.crc32(chunk, crc)
+            size += n
+            if memfd < 0:
+                kept.append(bytes(chunk))
+            else:
+                while chunk:
+                    chunk = chunk[os.write(memfd, chunk) :]
+        if _checksum(crc, size) != expected:
             return None
-        return wt.Module.deserialize_file(engine, artifact)
+        if memfd >= 0:
+            try:
+                return wt.Module.deserialize_file(engine, f"/proc/self/fd/{memfd}")
+            except wt.WasmtimeError:
+                kept = [os.pread(memfd, size, 0)]  # (no /proc?) the same bytes, from memory
+        return wt.Module.deserialize(engine, b"".join(kept))
+    finally:
+        if memfd >= 0:
+            os.close(memfd)
+
+
+def load_cached(engine: wt.Engine, files: tuple[str, str]) -> wt.Module | None:
+    """The cached module, or None: the directory (:func:`open_cache_dir`) and both files
+    (:func:`_open_owned`) must be trusted, both opened through the directory's descriptor
+    (no path is looked up again), and the checksum must match the bytes that are then
+    deserialized (:func:`_deserialize_checked`)."""
+    artifact, checksum = files
+    directory = open_cache_dir(os.path.dirname(artifact))
+    if directory is None:
+        return None
+    try:
+        fd = _open_owned(directory, os.path.basename(checksum))
+        if fd is None:
+            return None
+        try:
+            expected = os.read(fd, 64).decode("ascii").strip()
+        finally:
+            os.close(fd)
+        fd = _open_owned(directory, os.path.basename(artifact))
+        if fd is None:
+            return None
+        try:
+            return _deserialize_checked(engine, fd, expected)
+        finally:
+            os.close(fd)
     except (OSError, ValueError, wt.WasmtimeError):
         return None
+    finally:
+        os.close(directory)
 
 
 def store_cached(module: wt.Module, files: tuple[str, str]) -> None:
-    """Writes the compiled module atomically (temporary file, then rename); best effort."""
-    import tempfile  # only when writing: keeps warm starts lean
-
+    """Writes the compiled module atomically, best effort, and only into a trusted cache
+    directory (made with mode 0o700 if missing, then checked like an existing one): each
+    file goes to a new temporary file made relative to the directory's descriptor, which
+    is then renamed over the entry, relative to the same descriptor."""
     artifact, checksum = files
+    directory = open_cache_dir(os.path.dirname(artifact), create=True)
+    if directory is None:
+        return
     try:
-        directory = os.path.dirname(artifact)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
         data = bytes(module.serialize())
-        for path, content in ((artifact, data), (checksum, _checksum(data).encode())):
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        for path, content in ((artifact, data), (checksum, _checksum(zlib.crc32(data), len(data)).encode())):
+            tmp = f".tmp-{os.urandom(8).hex()}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=directory)
             try:
-                with os.fdopen(fd, "wb") as f:
+                with open(fd, "wb") as f:
                     f.write(content)
-                os.replace(tmp, path)
+                os.replace(tmp, os.path.basename(path), src_dir_fd=directory, dst_dir_fd=directory)
             except BaseException:
-                os.unlink(tmp)
+                try:
+                    os.unlink(tmp, dir_fd=directory)
+                except OSError:
+                    pass
                 raise
     except (OSError, wt.WasmtimeError):
         pass
+    finally:
+        os.close(directory)
 
 
 # ---------------------------------------------------------------------------------------

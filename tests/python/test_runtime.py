@@ -18,6 +18,7 @@ import io
 import os
 import struct
 import sys
+import zlib
 
 import pytest
 from conftest import ROOT
@@ -514,3 +515,82 @@ def test_cache_key_differs_per_module_and_per_package(monkeypatch, tmp_path):
     assert a != rt.cache_files("other", SHA)
     b = rt.cache_files("pkg", other_sha)
     assert b is not None and other_sha[:32] in os.path.basename(b[0])
+
+
+# ---- the compile cache's trust checks and reads (in process; test_cache.py runs them for real)
+
+
+@pytest.fixture(scope="module")
+def serialized():
+    import wasmtime
+
+    engine = wasmtime.Engine()
+    data = bytes(wasmtime.Module(engine, (ROOT / "generated" / "fib" / "fib" / "fib.wasm").read_bytes()).serialize())
+    return engine, data
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_deserialize_checked_loads_exactly_the_bytes_checked(serialized, tmp_path, monkeypatch, memfd):
+    engine, data = serialized
+    if not memfd:  # elsewhere than Linux: the bytes are deserialized from memory
+        monkeypatch.delattr(os, "memfd_create", raising=False)
+    artifact = tmp_path / "artifact"
+    artifact.write_bytes(data)
+    expected = rt._checksum(zlib.crc32(data), len(data))
+    fd = os.open(artifact, os.O_RDONLY)
+    try:
+        module = rt._deserialize_checked(engine, fd, expected)
+        assert module is not None and "gcd" in {e.name for e in module.exports}
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert rt._deserialize_checked(engine, fd, rt._checksum(0, len(data))) is None
+    finally:
+        os.close(fd)
+
+
+def test_deserialize_checked_falls_back_to_memory_when_proc_is_unusable(serialized, tmp_path, monkeypatch):
+    import wasmtime
+
+    engine, data = serialized
+
+    def no_proc(engine, path):
+        raise wasmtime.WasmtimeError("no /proc")
+
+    monkeypatch.setattr(wasmtime.Module, "deserialize_file", no_proc)
+    artifact = tmp_path / "artifact"
+    artifact.write_bytes(data)
+    fd = os.open(artifact, os.O_RDONLY)
+    try:
+        assert rt._deserialize_checked(engine, fd, rt._checksum(zlib.crc32(data), len(data))) is not None
+    finally:
+        os.close(fd)
+
+
+def test_open_cache_dir_rules(tmp_path):
+    cache = tmp_path / "cache"
+    assert rt.open_cache_dir(str(cache)) is None  # missing, not made without create
+    assert not cache.exists()
+    fd = rt.open_cache_dir(str(cache), create=True)
+    assert fd is not None
+    assert os.path.samestat(os.fstat(fd), cache.stat())
+    os.close(fd)
+    assert cache.stat().st_mode & 0o777 == 0o700
+    cache.chmod(0o720)  # group-writable
+    assert rt.open_cache_dir(str(cache)) is None
+    cache.chmod(0o700)
+    tmp_path.chmod(0o777)  # a parent others can write to, not sticky
+    try:
+        assert rt.open_cache_dir(str(cache)) is None
+        tmp_path.chmod(0o1777)  # sticky, like /tmp
+        fd = rt.open_cache_dir(str(cache))
+        assert fd is not None
+        os.close(fd)
+    finally:
+        tmp_path.chmod(0o700)
+    (tmp_path / "link").symlink_to(cache)
+    assert rt.open_cache_dir(str(tmp_path / "link")) is None  # the cache directory: never a symlink
+    (tmp_path / "up").symlink_to(tmp_path)
+    fd = rt.open_cache_dir(str(tmp_path / "up" / "cache"))  # above it: ours, followed
+    assert fd is not None
+    os.close(fd)
+    (tmp_path / "a-file").write_text("")
+    assert rt.open_cache_dir(str(tmp_path / "a-file" / "cache"), create=True) is None

@@ -478,6 +478,38 @@ def bench_bytes(
     return {"seconds_per_call": results, "ratios": {**ratios_in, **ratios_out}}
 
 
+# ---- the native arena lock -------------------------------------------------------------
+
+
+def bench_native_lock(settings: Settings, textkit: ModuleType) -> dict[str, Any]:
+    """What serialising a native call that uses the arena costs (issue 9): textkit's
+    byte_len of 64 bytes on an instance whose library exports the per-thread-arena marker
+    (no lock) against one with the library's lock forced on, uncontended."""
+    native_cls = importlib.import_module(f"{textkit.__name__}._native")._TextkitNative
+    per_thread = native_cls._create(str(LIBTEXTKIT))
+    locked = native_cls._create(str(LIBTEXTKIT), serialise=True)
+    assert per_thread._arena_lock is None and locked._arena_lock is not None
+    data = bytes(64)
+    variants = {
+        "marker": ("inst.byte_len(data)", {"inst": per_thread, "data": data}),
+        "locked": ("inst.byte_len(data)", {"inst": locked, "data": data}),
+    }
+    for stmt, ns in variants.values():
+        assert eval(stmt, ns) == 64
+    seconds = measure(variants, settings)
+    ratio = seconds["locked"] / seconds["marker"]
+    table(
+        "native arena lock: textkit byte_len(64 bytes) on the native backend (uncontended)",
+        ["variant", "time"],
+        [
+            ["per-thread arena (the marker: no lock)", fmt_time(seconds["marker"])],
+            ["lock forced on (a guest without the marker)", fmt_time(seconds["locked"])],
+            ["ratio: locked / marker", f"{ratio:.2f}x"],
+        ],
+    )
+    return {"seconds": seconds, "locked_over_marker": ratio}
+
+
 # ---- 3. start-up -----------------------------------------------------------------------
 
 
@@ -991,6 +1023,7 @@ def main() -> None:
     )
     per_call = bench_per_call(settings, fib, fib_public)
     byte_results = bench_bytes(settings, textkit, textkit_public)
+    native_lock = bench_native_lock(settings, textkit)
     startup = bench_startup(settings)
     threads = bench_threads(settings, fib)
     wasi = bench_wasi_imports(settings, fib)
@@ -1006,6 +1039,7 @@ def main() -> None:
         "quick": args.quick,
         "per_call": per_call,
         "bytes": byte_results,
+        "native_lock": native_lock,
         "startup": startup,
         "threads": threads,
         "wasi_imports": wasi,

@@ -11,6 +11,10 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 pub const MEMORY: &str = "memory";
 pub const BUMP_ALLOC: &str = "bump_alloc";
 pub const BUMP_RESET: &str = "bump_reset";
+/// The per-thread-arena marker: a guest whose native build keeps one arena per thread
+/// exports this function (never called); the native backend then does not serialise the
+/// calls that use the arena.
+pub const ARENA_PER_THREAD: &str = "wasm2py_arena_per_thread";
 /// A WASI reactor's initialiser: run once per instance, never wrapped.
 pub const INITIALIZE: &str = "_initialize";
 /// A WASI command's entry point: such a module is not a library.
@@ -312,7 +316,7 @@ pub fn build(
                     }),
                 ));
             };
-            if a.name == BUMP_ALLOC || a.name == BUMP_RESET {
+            if [BUMP_ALLOC, BUMP_RESET, ARENA_PER_THREAD].contains(&a.name.as_str()) {
                 return Err(anns.error_at(
                     a.pos,
                     format!("`{}` is part of the memory protocol and is not wrapped; remove its annotation", a.name),
@@ -374,7 +378,8 @@ pub fn build(
         let ExportKind::Func(core) = &e.kind else {
             continue;
         };
-        if [BUMP_ALLOC, BUMP_RESET, INITIALIZE, START].contains(&e.name.as_str()) {
+        if [BUMP_ALLOC, BUMP_RESET, ARENA_PER_THREAD, INITIALIZE, START].contains(&e.name.as_str())
+        {
             continue;
         }
         if !core.is_numeric() {

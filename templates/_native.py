@@ -4,12 +4,20 @@
 Prototypes (``argtypes``/``restype``) are set once per instance. Arguments get the same
 range checks as on the wasm backend, because ctypes would wrap them silently. Native code
 runs without a sandbox: a trap there (a Rust panic, ``__builtin_trap``) ends the process.
+{%- if uses_arena %}
+
+The calls that use the guest's arena (bytes, str or list parameters or results) hold the
+loaded library's lock from the call to ``bump_reset()``, unless the library exports the
+per-thread-arena marker ``{{ arena_marker }}`` (see wasm2py's guest protocol),
+so a guest with one global arena is correct from any thread. Scalar calls never lock.
+{%- endif %}
 """
 
 from __future__ import annotations
 
 import ctypes as _ctypes
 {% if uses_arena -%}
+import threading as _threading
 from array import array as _array
 {% endif -%}
 from collections.abc import Callable as _Callable
@@ -50,6 +58,29 @@ class _Pair(_ctypes.Structure):
     """The {data pointer, length} pair a bytes, str or list result points to."""
 
     _fields_ = [("ptr", _ctypes.c_void_p), ("len", _ctypes.c_size_t)]
+
+
+# The per-thread-arena marker: a library exporting it keeps one arena per thread, so its
+# calls are not serialised. Otherwise every instance that loaded the library shares one
+# lock, keyed by the library's handle (dlopen returns the same handle for the same file,
+# whatever path or link it was loaded by).
+_ARENA_PER_THREAD = "{{ arena_marker }}"
+_library_locks: dict[int, _threading.Lock] = {}
+_library_locks_guard = _threading.Lock()
+
+
+def _library_lock(lib: _ctypes.CDLL, serialise: bool | None) -> _threading.Lock | None:
+    """The lock of ``lib`` for the calls that use the arena, or None when they need none
+    (``serialise=None``: as the marker says)."""
+    if serialise is None:
+        serialise = not hasattr(lib, _ARENA_PER_THREAD)
+    if not serialise:
+        return None
+    with _library_locks_guard:
+        lock = _library_locks.get(lib._handle)
+        if lock is None:
+            lock = _library_locks[lib._handle] = _threading.Lock()
+        return lock
 
 
 # Passed instead of a null pointer for an empty list.
@@ -124,13 +155,21 @@ class _{{ class }}Native({{ class }}):
     _lib: _ctypes.CDLL
 {%- if uses_arena %}
     _reset: _Callable[[], None]
+    _arena_lock: _threading.Lock | None
+    """The library's lock around calls that use the arena; None if its arena is per thread."""
 {%- endif %}
 {%- for f in functions %}
     _f_{{ f.name }}: _Callable[..., _Any]
 {%- endfor %}
 
     @classmethod
+{%- if uses_arena %}
+    def _create(cls, path: str, serialise: bool | None = None) -> _{{ class }}Native:
+        """An instance on the library at ``path``; ``serialise`` overrides the
+        per-thread-arena marker (True: lock even so, as the benchmark does)."""
+{%- else %}
     def _create(cls, path: str) -> _{{ class }}Native:
+{%- endif %}
         self = object.__new__(cls)
         try:
             lib = _ctypes.CDLL(path)
@@ -139,6 +178,7 @@ class _{{ class }}Native({{ class }}):
         self._lib = lib
 {%- if uses_arena %}
         self._reset = _bind(lib, path, "bump_reset", [], None)
+        self._arena_lock = _library_lock(lib, serialise)
 {%- endif %}
 {%- for f in functions %}
         self._f_{{ f.name }} = _bind(lib, path, {{ f.export_literal }}, {{ f.argtypes }}, {{ f.restype }})

@@ -589,6 +589,22 @@ fn annotating_the_memory_protocol() {
         ),
         "{e}"
     );
+    // The per-thread-arena marker too.
+    let m = module(&format!(
+        r#"{ARENA} (func (export "f")) (func (export "wasm2py_arena_per_thread"))"#
+    ));
+    let e = error(&m, Some("wasm2py_arena_per_thread()"));
+    assert!(
+        e.starts_with(
+            "m.wasm2py:1:1: `wasm2py_arena_per_thread` is part of the memory protocol and is not wrapped"
+        ),
+        "{e}"
+    );
+    // Not annotated, it is not wrapped either (nor listed as skipped).
+    let iface = interface(&m, None);
+    let names: Vec<&str> = iface.functions.iter().map(|f| f.export.as_str()).collect();
+    assert_eq!(names, ["f"]);
+    assert!(iface.skipped.is_empty());
 }
 
 #[test]

@@ -18,6 +18,10 @@ static size_t block_size(size_t size)
     return n == 0 ? W2P_ALIGN : n;
 }
 
+void wasm2py_arena_per_thread(void)
+{
+}
+
 w2p_slice *w2p_slice_new(size_t nbytes, size_t len)
 {
     w2p_slice *s = bump_alloc(sizeof *s);

@@ -7,7 +7,8 @@
  *
  * wasm32: the arena is the linear memory after __heap_base, grown with memory.grow.
  * native: each thread has its own arena, a list of malloc'd chunks (Python calls the
- *         shared library from many threads at once, without a lock).
+ *         shared library from many threads at once; the marker below tells the generated
+ *         code not to serialise those calls).
  * wasm32-wasi (with wasi-libc): one arena of malloc'd chunks, as natively (libc's malloc
  *         owns the memory after __heap_base).
  */
@@ -37,6 +38,11 @@ W2P_EXPORT void *bump_alloc(size_t size);
 
 /* Zero everything handed out since the last reset and free it. */
 W2P_EXPORT void bump_reset(void);
+
+/* The per-thread-arena marker (docs/guest-protocol.md): never called; exported because
+ * this arena is per thread natively, so the native backend does not serialise the calls
+ * that use it. Exported from the .wasm too, so both builds export the same functions. */
+W2P_EXPORT void wasm2py_arena_per_thread(void);
 
 /* A result pair whose data block holds `nbytes` bytes and whose len is `len`
  * (elements for lists). NULL when out of memory. */

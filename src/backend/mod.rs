@@ -96,6 +96,8 @@ struct NativePy<'a> {
     functions: &'a [FnView],
     native_slots: Vec<String>,
     uses_arena: bool,
+    /// The per-thread-arena marker's name (`model::ARENA_PER_THREAD`).
+    arena_marker: &'static str,
     uses_sequence: bool,
     uses_index: bool,
     uses_real: bool,
@@ -328,11 +330,12 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 native_slots: sorted(
                     ["_lib"]
                         .into_iter()
-                        .chain(protocol(iface.uses_arena, &["_reset"]))
+                        .chain(protocol(iface.uses_arena, &["_reset", "_arena_lock"]))
                         .map(String::from)
                         .chain(functions.iter().map(|f| format!("_f_{}", f.name))),
                 ),
                 uses_arena: iface.uses_arena,
+                arena_marker: crate::model::ARENA_PER_THREAD,
                 uses_sequence,
                 uses_index: calls(&functions, native_lines, "_index_arg("),
                 uses_real: calls(&functions, native_lines, "_real_arg("),

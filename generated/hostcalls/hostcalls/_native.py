@@ -5,11 +5,17 @@
 Prototypes (``argtypes``/``restype``) are set once per instance. Arguments get the same
 range checks as on the wasm backend, because ctypes would wrap them silently. Native code
 runs without a sandbox: a trap there (a Rust panic, ``__builtin_trap``) ends the process.
+
+The calls that use the guest's arena (bytes, str or list parameters or results) hold the
+loaded library's lock from the call to ``bump_reset()``, unless the library exports the
+per-thread-arena marker ``wasm2py_arena_per_thread`` (see wasm2py's guest protocol),
+so a guest with one global arena is correct from any thread. Scalar calls never lock.
 """
 
 from __future__ import annotations
 
 import ctypes as _ctypes
+import threading as _threading
 from array import array as _array
 from collections.abc import Callable as _Callable
 from typing import Any as _Any
@@ -46,6 +52,29 @@ class _Pair(_ctypes.Structure):
     """The {data pointer, length} pair a bytes, str or list result points to."""
 
     _fields_ = [("ptr", _ctypes.c_void_p), ("len", _ctypes.c_size_t)]
+
+
+# The per-thread-arena marker: a library exporting it keeps one arena per thread, so its
+# calls are not serialised. Otherwise every instance that loaded the library shares one
+# lock, keyed by the library's handle (dlopen returns the same handle for the same file,
+# whatever path or link it was loaded by).
+_ARENA_PER_THREAD = "wasm2py_arena_per_thread"
+_library_locks: dict[int, _threading.Lock] = {}
+_library_locks_guard = _threading.Lock()
+
+
+def _library_lock(lib: _ctypes.CDLL, serialise: bool | None) -> _threading.Lock | None:
+    """The lock of ``lib`` for the calls that use the arena, or None when they need none
+    (``serialise=None``: as the marker says)."""
+    if serialise is None:
+        serialise = not hasattr(lib, _ARENA_PER_THREAD)
+    if not serialise:
+        return None
+    with _library_locks_guard:
+        lock = _library_locks.get(lib._handle)
+        if lock is None:
+            lock = _library_locks[lib._handle] = _threading.Lock()
+        return lock
 
 
 # Passed instead of a null pointer for an empty list.
@@ -114,10 +143,12 @@ def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
 class _HostcallsNative(Hostcalls):
     """Hostcalls on the native library, through ctypes."""
 
-    __slots__ = ("_f_add_via_host", "_f_big_via_host", "_f_call_host_n", "_f_call_unannotated", "_f_check_via_host", "_f_log_text", "_f_neg_via_host", "_f_plain_add", "_f_scale_via_host", "_lib", "_reset", )
+    __slots__ = ("_arena_lock", "_f_add_via_host", "_f_big_via_host", "_f_call_host_n", "_f_call_unannotated", "_f_check_via_host", "_f_log_text", "_f_neg_via_host", "_f_plain_add", "_f_scale_via_host", "_lib", "_reset", )
     backend = "native"
     _lib: _ctypes.CDLL
     _reset: _Callable[[], None]
+    _arena_lock: _threading.Lock | None
+    """The library's lock around calls that use the arena; None if its arena is per thread."""
     _f_add_via_host: _Callable[..., _Any]
     _f_log_text: _Callable[..., _Any]
     _f_scale_via_host: _Callable[..., _Any]
@@ -129,7 +160,9 @@ class _HostcallsNative(Hostcalls):
     _f_plain_add: _Callable[..., _Any]
 
     @classmethod
-    def _create(cls, path: str) -> _HostcallsNative:
+    def _create(cls, path: str, serialise: bool | None = None) -> _HostcallsNative:
+        """An instance on the library at ``path``; ``serialise`` overrides the
+        per-thread-arena marker (True: lock even so, as the benchmark does)."""
         self = object.__new__(cls)
         try:
             lib = _ctypes.CDLL(path)
@@ -137,6 +170,7 @@ class _HostcallsNative(Hostcalls):
             raise ImportError(f"hostcalls: cannot load the native library {path}: {error}") from error
         self._lib = lib
         self._reset = _bind(lib, path, "bump_reset", [], None)
+        self._arena_lock = _library_lock(lib, serialise)
         self._f_add_via_host = _bind(lib, path, "add_via_host", None, _ctypes.c_uint32)
         self._f_log_text = _bind(lib, path, "log_text", [_ctypes.c_void_p, _ctypes.c_size_t], None)
         self._f_scale_via_host = _bind(lib, path, "scale_via_host", [_ctypes.c_double, _ctypes.c_double], _ctypes.c_double)
@@ -169,13 +203,23 @@ class _HostcallsNative(Hostcalls):
 
     def log_text(self, text: str) -> None:
         _f = self._f_log_text
-        try:
-            _a0, _n0 = _str_arg("log_text", text)
-            _f(_a0, _n0)
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("log_text", _e)
-        finally:
-            self._reset()
+        if self._arena_lock is None:
+            try:
+                _a0, _n0 = _str_arg("log_text", text)
+                _f(_a0, _n0)
+            except _ctypes.ArgumentError as _e:
+                _bad_argument("log_text", _e)
+            finally:
+                self._reset()
+        else:
+            with self._arena_lock:
+                try:
+                    _a0, _n0 = _str_arg("log_text", text)
+                    _f(_a0, _n0)
+                except _ctypes.ArgumentError as _e:
+                    _bad_argument("log_text", _e)
+                finally:
+                    self._reset()
 
     def scale_via_host(self, x: float, k: float) -> float:
         _f = self._f_scale_via_host
@@ -203,14 +247,25 @@ class _HostcallsNative(Hostcalls):
 
     def check_via_host(self, data: bytes | bytearray | memoryview) -> bool:
         _f = self._f_check_via_host
-        try:
-            _a0, _n0 = _bytes_arg("check_via_host", data)
-            _r: bool = _f(_a0, _n0)
-            return _r
-        except _ctypes.ArgumentError as _e:
-            _bad_argument("check_via_host", _e)
-        finally:
-            self._reset()
+        if self._arena_lock is None:
+            try:
+                _a0, _n0 = _bytes_arg("check_via_host", data)
+                _r: bool = _f(_a0, _n0)
+                return _r
+            except _ctypes.ArgumentError as _e:
+                _bad_argument("check_via_host", _e)
+            finally:
+                self._reset()
+        else:
+            with self._arena_lock:
+                try:
+                    _a0, _n0 = _bytes_arg("check_via_host", data)
+                    _r = _f(_a0, _n0)
+                    return _r
+                except _ctypes.ArgumentError as _e:
+                    _bad_argument("check_via_host", _e)
+                finally:
+                    self._reset()
 
     def neg_via_host(self, v: int) -> int:
         try:

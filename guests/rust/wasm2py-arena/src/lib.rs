@@ -3,7 +3,8 @@
 //! The generated Python code allocates every `bytes`/`str`/`list` input with `bump_alloc`,
 //! calls the function, reads the result and calls `bump_reset` in a `finally` block. This
 //! crate is the arena behind those two exports, plus helpers to read inputs and return
-//! results. A guest crate writes `wasm2py_arena::export_arena!();` once.
+//! results. A guest crate writes `wasm2py_arena::export_arena!();` once (which also exports
+//! the per-thread-arena marker, `wasm2py_arena_per_thread`).
 //!
 //! The arena is a list of chunks taken from the global allocator. Requests are bumped out
 //! of the last chunk; when it is full a bigger one is allocated and the old ones are kept
@@ -163,7 +164,9 @@ pub fn reset() {
     ARENA.with_borrow_mut(Arena::reset);
 }
 
-/// Defines the protocol's `bump_alloc` and `bump_reset` exports in the calling crate.
+/// Defines the protocol's `bump_alloc` and `bump_reset` exports in the calling crate, and
+/// the per-thread-arena marker `wasm2py_arena_per_thread` (this arena is per thread on
+/// native builds, so the generated native code need not serialise the calls that use it).
 #[macro_export]
 macro_rules! export_arena {
     () => {
@@ -178,6 +181,11 @@ macro_rules! export_arena {
         pub extern "C" fn bump_reset() {
             $crate::reset()
         }
+
+        /// wasm2py protocol: the per-thread-arena marker. Never called: its presence says
+        /// that this library's arena is per thread natively (docs/guest-protocol.md).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wasm2py_arena_per_thread() {}
     };
 }
 

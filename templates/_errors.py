@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator as _operator
 from typing import Any as _Any
 
-__all__ = ["{{ class }}Error", "{{ class }}Exit", "{{ class }}InputError", "{{ class }}Trap"]
+__all__ = ["{{ class }}Error", "{{ class }}Exit", "{{ class }}InputError", "{{ class }}Timeout", "{{ class }}Trap"]
 
 
 class {{ class }}Error(Exception):
@@ -33,6 +33,15 @@ class {{ class }}Exit({{ class }}Trap):
     def __init__(self, function: str, code: int) -> None:
         super().__init__(function, f"the guest exited with code {code}")
         self.code = code
+
+
+class {{ class }}Timeout({{ class }}Trap):
+    """A call ran longer than the instance's ``timeout`` and was stopped (within a few
+    milliseconds of it). The arena was reset and the instance can be called again."""
+
+    def __init__(self, function: str, seconds: float) -> None:
+        super().__init__(function, f"the call ran past its {seconds:g} s timeout")
+        self.seconds = seconds
 
 
 class {{ class }}InputError({{ class }}Error, ValueError):

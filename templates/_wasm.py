@@ -24,6 +24,7 @@ from ._errors import (
     {{ class }}Error,
     {{ class }}Exit,
     {{ class }}InputError,
+    {{ class }}Timeout,
     {{ class }}Trap,
 {%- if uses_index %}
     _index_arg,
@@ -38,6 +39,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="{{ package }}",
@@ -60,6 +63,7 @@ _RUNTIME = _rt.Runtime(
         trap={{ class }}Trap,
         input_error={{ class }}InputError,
         exit={{ class }}Exit,
+        timeout={{ class }}Timeout,
     )
 )
 
@@ -73,10 +77,17 @@ class _{{ class }}Wasm({{ class }}, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _{{ class }}Wasm:
-        self = object.__new__(_{{ class }}WasmFast if FAST_PATH else _{{ class }}Wasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_{{ class }}Wasm] = _{{ class }}Wasm
+        if FAST_PATH:
+            backend = _{{ class }}WasmFast if timeout is None else _{{ class }}WasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 {% for f in functions %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
@@ -92,6 +103,20 @@ class _{{ class }}WasmFast(_{{ class }}Wasm):
     __slots__ = ()
 {% for f in functions %}
 {%- if let Some(body) = f.fast_body %}
+    def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
+{%- for line in body %}
+        {{ line }}
+{%- endfor %}
+{% endif %}
+{%- endfor %}
+
+class _{{ class }}WasmFastTimed(_{{ class }}WasmFast):
+    """{{ class }} on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+{% for f in functions %}
+{%- if let Some(body) = f.timed_body %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
 {%- for line in body %}
         {{ line }}

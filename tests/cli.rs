@@ -220,7 +220,7 @@ fn name_option_renames_package_and_class() {
     let init = read(out.join("my_lib/__init__.py"));
     assert!(init.contains("\nclass MyLib:\n"), "{init}");
     assert!(
-        init.contains("MyLibError, MyLibExit, MyLibInputError, MyLibTrap"),
+        init.contains("    MyLibError,\n    MyLibExit,\n    MyLibInputError,\n    MyLibTimeout,\n    MyLibTrap,\n"),
         "{init}"
     );
     // The header still names the module given.

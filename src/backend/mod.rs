@@ -257,7 +257,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 all: {
                     // ruff's RUF022: the CamelCase names sorted, then the functions.
                     let mut names = sorted(
-                        ["", "Error", "Exit", "InputError", "Trap"]
+                        ["", "Error", "Exit", "InputError", "Timeout", "Trap"]
                             .iter()
                             .map(|s| format!("{class}{s}"))
                             .chain(["Wasi".to_string()]),

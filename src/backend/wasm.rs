@@ -230,7 +230,10 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     out.push(format!("    {unpack} = {tuple}"));
     out.push("except AttributeError:".into());
     // The thread's first call of this function: its tuple is made now.
-    out.push(format!("    {unpack} = self._fast_call(\"x_{}\")", f.py_name));
+    out.push(format!(
+        "    {unpack} = self._fast_call(\"x_{}\")",
+        f.py_name
+    ));
     let stores: Vec<String> = fast_stores(f)
         .into_iter()
         .scan(0, |slot, (fmt, value)| {
@@ -347,4 +350,21 @@ pub fn import_spec(i: &crate::imports::HostImport) -> String {
         tuple(i.core.params.iter().map(|t| py_str(t.name())).collect()),
         tuple(i.core.results.iter().map(|t| py_str(t.name())).collect()),
     )
+}
+
+/// The fast body of an instance with a timeout: the same, counting each call in the
+/// thread's slot buffer (the ticker's deadline checks tell calls apart by it) and waking
+/// the ticker if none runs.
+pub fn timed_body(f: &Function) -> Option<Vec<String>> {
+    let mut body = fast_body(f)?;
+    let at = body.iter().position(|l| l.contains("self._fast_call("))? + 1;
+    body.splice(
+        at..at,
+        [
+            "_ts[1] += 1".to_string(),
+            "if _IDLE[0]:".to_string(),
+            "    _wake()".to_string(),
+        ],
+    );
+    Some(body)
 }

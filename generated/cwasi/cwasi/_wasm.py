@@ -22,6 +22,7 @@ from ._errors import (
     CwasiError,
     CwasiExit,
     CwasiInputError,
+    CwasiTimeout,
     CwasiTrap,
     _index_arg,
 )
@@ -31,6 +32,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="cwasi",
@@ -53,6 +56,7 @@ _RUNTIME = _rt.Runtime(
         trap=CwasiTrap,
         input_error=CwasiInputError,
         exit=CwasiExit,
+        timeout=CwasiTimeout,
     )
 )
 
@@ -66,10 +70,17 @@ class _CwasiWasm(Cwasi, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _CwasiWasm:
-        self = object.__new__(_CwasiWasmFast if FAST_PATH else _CwasiWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_CwasiWasm] = _CwasiWasm
+        if FAST_PATH:
+            backend = _CwasiWasmFast if timeout is None else _CwasiWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def initialized(self) -> bool:
@@ -235,6 +246,135 @@ class _CwasiWasmFast(_CwasiWasm):
             _st, _a, _ts, _vI = self._local.x_say
         except AttributeError:
             _st, _a, _ts, _vI = self._fast_call("x_say")
+        try:
+            _p0, _n0 = _st.put_str("say", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("say", _e, _ts)
+        except _TRAPS as _e:
+            self._trap("say", _e)
+        finally:
+            _st.reset()
+
+
+class _CwasiWasmFastTimed(_CwasiWasmFast):
+    """Cwasi on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def initialized(self) -> bool:
+        try:
+            _a, _ts, _vi = self._local.x_initialized
+        except AttributeError:
+            _a, _ts, _vi = self._fast_call("x_initialized")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("initialized", _e, _ts)
+        _r: int = _vi[0]
+        return _r != 0
+
+    def table_lookup(self, i: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_table_lookup
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_table_lookup")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = i
+        except (ValueError, TypeError):
+            i = _index_arg("table_lookup", "i", i)
+            if not 0 <= i <= 0xFFFFFFFF:
+                raise OverflowError(f"table_lookup(): i={i!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("table_lookup", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def format_number(self, n: int) -> str:
+        n = _index_arg("format_number", "n", n)
+        if not -9223372036854775808 <= n <= 9223372036854775807:
+            raise OverflowError(f"format_number(): n={n!r} is out of range for i64")
+        try:
+            _st, _a, _ts, _vq, _vI = self._local.x_format_number
+        except AttributeError:
+            _st, _a, _ts, _vq, _vI = self._fast_call("x_format_number")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vq[0] = n
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("format_number", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("format_number", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("format_number", _e)
+        finally:
+            _st.reset()
+
+    def str_length(self, text: str) -> int:
+        try:
+            _st, _a, _ts, _vI = self._local.x_str_length
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_str_length")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("str_length", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("str_length", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("str_length", _e)
+        finally:
+            _st.reset()
+
+    def fibonacci_c(self, n: int) -> int:
+        try:
+            _a, _ts, _vI, _vQ = self._local.x_fibonacci_c
+        except AttributeError:
+            _a, _ts, _vI, _vQ = self._fast_call("x_fibonacci_c")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = n
+        except (ValueError, TypeError):
+            n = _index_arg("fibonacci_c", "n", n)
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("fibonacci_c", _e, _ts)
+        _r: int = _vQ[0]
+        return _r
+
+    def say(self, text: str) -> None:
+        try:
+            _st, _a, _ts, _vI = self._local.x_say
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_say")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _p0, _n0 = _st.put_str("say", text)
             _vI[0] = _p0

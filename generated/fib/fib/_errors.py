@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator as _operator
 from typing import Any as _Any
 
-__all__ = ["FibError", "FibExit", "FibInputError", "FibTrap"]
+__all__ = ["FibError", "FibExit", "FibInputError", "FibTimeout", "FibTrap"]
 
 
 class FibError(Exception):
@@ -34,6 +34,15 @@ class FibExit(FibTrap):
     def __init__(self, function: str, code: int) -> None:
         super().__init__(function, f"the guest exited with code {code}")
         self.code = code
+
+
+class FibTimeout(FibTrap):
+    """A call ran longer than the instance's ``timeout`` and was stopped (within a few
+    milliseconds of it). The arena was reset and the instance can be called again."""
+
+    def __init__(self, function: str, seconds: float) -> None:
+        super().__init__(function, f"the call ran past its {seconds:g} s timeout")
+        self.seconds = seconds
 
 
 class FibInputError(FibError, ValueError):

@@ -22,6 +22,7 @@ from ._errors import (
     HostcallsError,
     HostcallsExit,
     HostcallsInputError,
+    HostcallsTimeout,
     HostcallsTrap,
     _index_arg,
     _real_arg,
@@ -32,6 +33,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="hostcalls",
@@ -64,6 +67,7 @@ _RUNTIME = _rt.Runtime(
         trap=HostcallsTrap,
         input_error=HostcallsInputError,
         exit=HostcallsExit,
+        timeout=HostcallsTimeout,
     )
 )
 
@@ -77,10 +81,17 @@ class _HostcallsWasm(Hostcalls, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _HostcallsWasm:
-        self = object.__new__(_HostcallsWasmFast if FAST_PATH else _HostcallsWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_HostcallsWasm] = _HostcallsWasm
+        if FAST_PATH:
+            backend = _HostcallsWasmFast if timeout is None else _HostcallsWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def add_via_host(self, a: int, b: int) -> int:
@@ -353,6 +364,214 @@ class _HostcallsWasmFast(_HostcallsWasm):
             _a, _ts, _vI = self._local.x_plain_add
         except AttributeError:
             _a, _ts, _vI = self._fast_call("x_plain_add")
+        try:
+            _vI[0] = a
+            _vI[4] = b
+        except (ValueError, TypeError):
+            a = _index_arg("plain_add", "a", a)
+            b = _index_arg("plain_add", "b", b)
+            if not 0 <= a <= 0xFFFFFFFF:
+                raise OverflowError(f"plain_add(): a={a!r} is out of range for u32")
+            if not 0 <= b <= 0xFFFFFFFF:
+                raise OverflowError(f"plain_add(): b={b!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("plain_add", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+
+class _HostcallsWasmFastTimed(_HostcallsWasmFast):
+    """Hostcalls on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def add_via_host(self, a: int, b: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_add_via_host
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_add_via_host")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = a
+            _vI[4] = b
+        except (ValueError, TypeError):
+            a = _index_arg("add_via_host", "a", a)
+            b = _index_arg("add_via_host", "b", b)
+            if not 0 <= a <= 0xFFFFFFFF:
+                raise OverflowError(f"add_via_host(): a={a!r} is out of range for u32")
+            if not 0 <= b <= 0xFFFFFFFF:
+                raise OverflowError(f"add_via_host(): b={b!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("add_via_host", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def log_text(self, text: str) -> None:
+        try:
+            _st, _a, _ts, _vI = self._local.x_log_text
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_log_text")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("log_text", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("log_text", _e, _ts)
+        except _TRAPS as _e:
+            self._trap("log_text", _e)
+        finally:
+            _st.reset()
+
+    def scale_via_host(self, x: float, k: float) -> float:
+        try:
+            _a, _ts, _vd = self._local.x_scale_via_host
+        except AttributeError:
+            _a, _ts, _vd = self._fast_call("x_scale_via_host")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vd[0] = x
+            _vd[2] = k
+        except (ValueError, TypeError):
+            x = _real_arg("scale_via_host", "x", x)
+            k = _real_arg("scale_via_host", "k", k)
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("scale_via_host", _e, _ts)
+        _r: float = _vd[0]
+        return _r
+
+    def big_via_host(self, v: int) -> int:
+        try:
+            _a, _ts, _vQ = self._local.x_big_via_host
+        except AttributeError:
+            _a, _ts, _vQ = self._fast_call("x_big_via_host")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vQ[0] = v
+        except (ValueError, TypeError):
+            v = _index_arg("big_via_host", "v", v)
+            if not 0 <= v <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"big_via_host(): v={v!r} is out of range for u64")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("big_via_host", _e, _ts)
+        _r: int = _vQ[0]
+        return _r
+
+    def check_via_host(self, data: bytes | bytearray | memoryview) -> bool:
+        try:
+            _st, _a, _ts, _vI, _vi = self._local.x_check_via_host
+        except AttributeError:
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_check_via_host")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("check_via_host", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("check_via_host", _e, _ts)
+            _r: int = _vi[0]
+            return _r != 0
+        except _TRAPS as _e:
+            self._trap("check_via_host", _e)
+        finally:
+            _st.reset()
+
+    def neg_via_host(self, v: int) -> int:
+        try:
+            _a, _ts, _vi = self._local.x_neg_via_host
+        except AttributeError:
+            _a, _ts, _vi = self._fast_call("x_neg_via_host")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vi[0] = v
+        except (ValueError, TypeError):
+            v = _index_arg("neg_via_host", "v", v)
+            if not -2147483648 <= v <= 2147483647:
+                raise OverflowError(f"neg_via_host(): v={v!r} is out of range for i32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("neg_via_host", _e, _ts)
+        _r: int = _vi[0]
+        return _r
+
+    def call_unannotated(self, a: int, b: int) -> int:
+        try:
+            _a, _ts, _vi, _vq = self._local.x_call_unannotated
+        except AttributeError:
+            _a, _ts, _vi, _vq = self._fast_call("x_call_unannotated")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vi[0] = a
+            _vq[2] = b
+        except (ValueError, TypeError):
+            a = _index_arg("call_unannotated", "a", a)
+            b = _index_arg("call_unannotated", "b", b)
+            if not -2147483648 <= a <= 2147483647:
+                raise OverflowError(f"call_unannotated(): a={a!r} is out of range for i32")
+            if not -9223372036854775808 <= b <= 9223372036854775807:
+                raise OverflowError(f"call_unannotated(): b={b!r} is out of range for i64")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("call_unannotated", _e, _ts)
+        _r: int = _vi[0]
+        return _r
+
+    def call_host_n(self, n: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_call_host_n
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_call_host_n")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = n
+        except (ValueError, TypeError):
+            n = _index_arg("call_host_n", "n", n)
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"call_host_n(): n={n!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("call_host_n", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def plain_add(self, a: int, b: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_plain_add
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_plain_add")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _vI[0] = a
             _vI[4] = b

@@ -13,7 +13,13 @@ from collections.abc import Mapping as _Mapping
 from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 
-from ._errors import NumkitError, NumkitExit, NumkitInputError, NumkitTrap
+from ._errors import (
+    NumkitError,
+    NumkitExit,
+    NumkitInputError,
+    NumkitTimeout,
+    NumkitTrap,
+)
 from ._runtime import Wasi
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "NumkitError",
     "NumkitExit",
     "NumkitInputError",
+    "NumkitTimeout",
     "NumkitTrap",
     "Wasi",
     "clamp_i8",
@@ -78,7 +85,9 @@ class Numkit:
     threads: each thread gets its own wasm store and instance (guest globals are per thread).
 
     ``wasi`` (a :class:`Wasi`) grants a WASI module what it names; ``imports`` maps
-    ``"module.name"`` to the Python function behind each host import. Both are wasm-only.
+    ``"module.name"`` to the Python function behind each host import; a call running longer
+    than ``timeout`` seconds raises ``NumkitTimeout``; the guest's memory cannot grow past
+    ``max_memory`` bytes. All four are wasm-only.
     """
 
     __slots__ = ()
@@ -93,23 +102,29 @@ class Numkit:
         *,
         wasi: Wasi | None = None,
         imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> Numkit:
         if backend is None and library is not None:
             backend = "native"
-        if backend == "native" and (wasi is not None or imports is not None):
-            raise ValueError("numkit: wasi= and imports= apply to the wasm backend only")
+        wasm_only = wasi is not None or imports is not None or timeout is not None or max_memory is not None
+        if backend == "native" and wasm_only:
+            raise ValueError(
+                "numkit: wasi=, imports=, timeout= and max_memory= apply to the wasm backend only "
+                "(native code has no sandbox)"
+            )
         if backend is None:
             try:
                 from ._wasm import _NumkitWasm
             except ImportError as wasm_missing:
                 path = _find_library(None)
-                if path is None or _HOST_IMPORTS or wasi is not None or imports is not None:
+                if path is None or _HOST_IMPORTS or wasm_only:
                     raise ImportError(
                         "numkit: no backend can load: wasmtime-py is not installed "
                         "(pip install 'wasmtime>=40,<51')"
                         + (
-                            "; the native backend cannot serve host imports or WASI settings"
-                            if _HOST_IMPORTS or wasi is not None or imports is not None
+                            "; the native backend cannot serve host imports, WASI settings or limits"
+                            if _HOST_IMPORTS or wasm_only
                             else f" and no native library was found (pass library=PATH, set ${_LIBRARY_ENV}, "
                             f"or put {_LIBRARY_NAMES[0]} next to the package)"
                         )
@@ -117,11 +132,11 @@ class Numkit:
                 from ._native import _NumkitNative
 
                 return _NumkitNative._create(path)
-            return _NumkitWasm._create(imports, wasi)
+            return _NumkitWasm._create(imports, wasi, timeout, max_memory)
         if backend == "wasm":
             from ._wasm import _NumkitWasm
 
-            return _NumkitWasm._create(imports, wasi)
+            return _NumkitWasm._create(imports, wasi, timeout, max_memory)
         if backend == "native":
             if _HOST_IMPORTS:
                 raise NumkitError(
@@ -141,6 +156,8 @@ class Numkit:
         *,
         wasi: Wasi | None = None,
         imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> None:
         """Backends are set up in ``__new__``; nothing to do here."""
 

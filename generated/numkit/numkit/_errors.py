@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator as _operator
 from typing import Any as _Any
 
-__all__ = ["NumkitError", "NumkitExit", "NumkitInputError", "NumkitTrap"]
+__all__ = ["NumkitError", "NumkitExit", "NumkitInputError", "NumkitTimeout", "NumkitTrap"]
 
 
 class NumkitError(Exception):
@@ -34,6 +34,15 @@ class NumkitExit(NumkitTrap):
     def __init__(self, function: str, code: int) -> None:
         super().__init__(function, f"the guest exited with code {code}")
         self.code = code
+
+
+class NumkitTimeout(NumkitTrap):
+    """A call ran longer than the instance's ``timeout`` and was stopped (within a few
+    milliseconds of it). The arena was reset and the instance can be called again."""
+
+    def __init__(self, function: str, seconds: float) -> None:
+        super().__init__(function, f"the call ran past its {seconds:g} s timeout")
+        self.seconds = seconds
 
 
 class NumkitInputError(NumkitError, ValueError):

@@ -24,9 +24,9 @@ import codecs
 import ctypes
 import dataclasses
 import functools
-import mmap
 import operator
 import os
+import stat
 import struct
 import sys
 import threading
@@ -156,6 +156,8 @@ class Spec:
     """Raised as ``input_error(function)``."""
     exit: type[Exception]
     """Raised as ``exit(function, code)``: the guest called ``proc_exit``."""
+    timeout: type[Exception]
+    """Raised as ``timeout(function, seconds)``: a call ran past the instance's timeout."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,6 +169,7 @@ _EXTERN_FUNC, _EXTERN_MEMORY = 0, 3  # wasmtime_extern_kind_t
 RUNTIME_FILE: str | None = None
 RAW_CALL: Any = None
 OUTPUT_CALLBACK: Any = None
+DEADLINE_CALLBACK: Any = None
 RAW_SET_OUTPUT: tuple[Any, ...] = ()
 if HAVE_WASMTIME:
     try:
@@ -191,6 +194,15 @@ if HAVE_WASMTIME:
         RAW_TRAP_NEW.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         RAW_DEFINE = LIB.wasmtime_linker_define_func_unchecked
         RAW_DEFINE.restype = ctypes.c_void_p
+        RAW_DEADLINE_CALLBACK = LIB.wasmtime_store_epoch_deadline_callback
+        RAW_DEADLINE_CALLBACK.restype = None
+        RAW_ERROR_NEW = LIB.wasmtime_error_new
+        RAW_ERROR_NEW.restype = ctypes.c_void_p
+        RAW_ERROR_NEW.argtypes = [ctypes.c_char_p]
+        DEADLINE_CALLBACK = ctypes.CFUNCTYPE(
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint8),
+        )
         RAW_SET_OUTPUT = (LIB.wasi_config_set_stdout_custom, LIB.wasi_config_set_stderr_custom)
         for _setter in RAW_SET_OUTPUT:
             _setter.restype = None
@@ -213,6 +225,10 @@ if HAVE_WASMTIME:
         FAST = False
         RUNTIME_FILE = None
 
+# Whether guest calls can be stopped from outside (epoch interruption): Ctrl-C, timeouts,
+# exit. WASM2PY_INTERRUPTIBLE=0 turns it off (and with it Ctrl-C during a call and timeouts).
+INTERRUPTIBLE = os.environ.get("WASM2PY_INTERRUPTIBLE", "1") != "0" and DEADLINE_CALLBACK is not None
+
 # The exception a host function raised, on its way out of the guest call that called it.
 # Thread-local: a host function runs on the thread that called into the guest.
 _PENDING = threading.local()
@@ -232,18 +248,20 @@ _CURRENT = threading.local()
 # The compile cache.
 
 
-def _checksum(data: bytes | mmap.mmap) -> str:
-    """Catches a truncated or corrupted artifact (the directory's permissions keep others
-    out; wasmtime checks the format and version itself)."""
-    return f"{zlib.crc32(data):08x} {len(data)}"
+def _checksum(crc: int, size: int) -> str:
+    """The checksum line, CRC-32 and length: catches a truncated or corrupted artifact (who
+    may write the cache is checked by :func:`open_cache_dir` and :func:`_open_owned`;
+    wasmtime checks the format and version itself)."""
+    return f"{crc:08x} {size}"
 
 
-def cache_files(package: str, sha256: str) -> tuple[str, str] | None:
+def cache_files(package: str, sha256: str, config: str = "default") -> tuple[str, str] | None:
     """Where the compiled module is cached: ``(artifact, its checksum)``, or None when off.
 
     The key covers the module (its SHA-256, known when the package was generated), the
     wasmtime runtime library (its size and mtime stand for its version) and the engine
-    configuration (the default one). Nothing is hashed at start-up.
+    configuration (``config``: engines configured differently compile separately). Nothing
+    is hashed at start-up.
     """
     if os.environ.get("WASM2PY_CACHE", "1") == "0" or RUNTIME_FILE is None:
         return None
@@ -251,52 +269,232 @@ def cache_files(package: str, sha256: str) -> tuple[str, str] | None:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wasm2py"
     )
     runtime = os.stat(RUNTIME_FILE)
-    key = f"{sha256[:32]}-{runtime.st_size:x}-{runtime.st_mtime_ns:x}-default"
+    key = f"{sha256[:32]}-{runtime.st_size:x}-{runtime.st_mtime_ns:x}-{config}"
     base = os.path.join(directory, f"{package}-{key}.cwasm")
     return base, base + ".crc32"
 
 
-def load_cached(engine: wt.Engine, files: tuple[str, str]) -> wt.Module | None:
-    """The cached module, if its checksum matches and wasmtime accepts it; else None."""
-    artifact, checksum = files
+# Directories are opened without following a symlink, and without needing read permission
+# (O_PATH) where the system has it; files without following a symlink, and without
+# blocking on a FIFO.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_PATH", 0) | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW | _CLOEXEC
+# Without dir_fd and O_NOFOLLOW (not POSIX) there is no cache: its checks need them.
+_CACHE_SUPPORTED = bool(
+    _NOFOLLOW
+    and getattr(os, "O_DIRECTORY", 0)
+    and hasattr(os, "geteuid")
+    and {os.open, os.mkdir, os.stat, os.readlink, os.rename, os.unlink} <= os.supports_dir_fd
+)
+_MAX_LINKS = 40  # symlinks followed above the cache directory, in all (the kernel's limit)
+
+
+def _trusted_dir(fd: int, uid: int, *, cache: bool) -> bool:
+    """The rule of :func:`open_cache_dir`, for the directory open at ``fd``: the cache
+    directory itself (``cache``) or one above it."""
+    info = os.fstat(fd)
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if cache:
+        return info.st_uid == uid and not info.st_mode & 0o022
+    return info.st_uid in (uid, 0) and (not info.st_mode & 0o022 or bool(info.st_mode & stat.S_ISVTX))
+
+
+def open_cache_dir(directory: str, *, create: bool = False) -> int | None:
+    """A descriptor of the cache directory if it is trusted, else None (no cache is used).
+
+    The path is made absolute and walked from ``/``, one component at a time, each opened
+    with ``O_DIRECTORY | O_NOFOLLOW`` relative to the descriptor of the one before and
+    checked through its own descriptor: what is checked is what is used, and no path is
+    looked up twice. Trusted means, with ``uid`` this process's effective uid (the owner of
+    the files it writes):
+
+    - the cache directory itself is a directory, never a symlink, owned by ``uid``, with
+      no write permission for group or others;
+    - every directory above it is owned by ``uid`` or by root, and either has no write
+      permission for group or others or has the sticky bit (``/tmp``: others may add
+      entries but not rename or remove ours, and an entry they add fails the owner check
+      one level down);
+    - a symlink among the directories above (``/var`` on macOS, a ``/home`` that points
+      elsewhere) is followed only if the symlink itself is owned by ``uid`` or by root; it
+      sits in a directory trusted by the rules above, so only who could have replaced that
+      directory anyway could have made it. Its target is walked the same way (from ``/``,
+      or from the directory holding it), at most 40 symlinks in all.
+
+    With ``create``, each missing directory is made with mode 0o700, then opened and
+    checked like an existing one. The caller closes the descriptor.
+    """
+    if not _CACHE_SUPPORTED:
+        return None
+    uid = os.geteuid()
+    parts = [part for part in os.path.abspath(directory).split(os.sep) if part]
+    if not parts:
+        return None
+    fd = -1
     try:
-        directory = os.stat(os.path.dirname(artifact))
-        # Only a directory that nobody else can write to is trusted.
-        if directory.st_uid != os.getuid() or directory.st_mode & 0o022:
+        fd = os.open("/", _DIR_FLAGS)
+        if not _trusted_dir(fd, uid, cache=False):
             return None
-        with open(checksum, encoding="ascii") as f:
-            expected = f.read().strip()
-        # Checked through a read-only mapping: no copy of the file into a bytes object
-        # (about half the time of reading it, on a warm start).
-        with open(artifact, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            actual = _checksum(mapped)
-        if actual != expected:
+        links = 0
+        while parts:
+            name = parts.pop(0)
+            last = not parts  # the cache directory (a symlink's target is put before it)
+            if name == ".":
+                continue
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                try:
+                    os.mkdir(name, 0o700, dir_fd=fd)
+                except FileExistsError:  # made by another process meanwhile
+                    pass
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:  # a symlink (O_NOFOLLOW refused it), or not a directory
+                link = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                links += 1
+                if last or not stat.S_ISLNK(link.st_mode) or link.st_uid not in (uid, 0) or links > _MAX_LINKS:
+                    return None
+                target = os.readlink(name, dir_fd=fd)
+                parts[:0] = [part for part in target.split(os.sep) if part]
+                if target.startswith(os.sep):
+                    os.close(fd)
+                    fd = -1
+                    fd = os.open("/", _DIR_FLAGS)
+                continue
+            os.close(fd)
+            fd = child
+            if not _trusted_dir(fd, uid, cache=last):
+                return None
+        found, fd = fd, -1
+        return found
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _open_owned(directory: int, name: str) -> int | None:
+    """A descriptor of the file ``name`` in the cache directory open at ``directory``, if it
+    is a regular file (never a symlink) owned by this process's effective uid, with no
+    write permission for group or others; else None."""
+    fd = os.open(name, _FILE_FLAGS, dir_fd=directory)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022:
+            found, fd = fd, -1
+            return found
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _deserialize_checked(engine: wt.Engine, fd: int, expected: str) -> wt.Module | None:
+    """The module from the artifact open at ``fd``, if its checksum is ``expected``.
+
+    The artifact is read once, in chunks; each chunk is added to the checksum and kept, and
+    exactly the bytes kept are deserialized. On Linux they are kept in an anonymous memory
+    file (``memfd_create``) that wasmtime maps through ``/proc/self/fd``: it has no name in
+    any directory, and only who may ptrace this process (its uid, or root) can reach it;
+    mapped lazily, it keeps a warm start close to mapping the artifact itself. Elsewhere,
+    or if wasmtime cannot open that path, the same bytes are deserialized from memory.
+    """
+    memfd = -1
+    if hasattr(os, "memfd_create"):
+        try:
+            memfd = os.memfd_create("wasm2py-cache", os.MFD_CLOEXEC)
+        except OSError:
+            memfd = -1
+    try:
+        buffer = bytearray(1 << 18)
+        view = memoryview(buffer)
+        crc = size = 0
+        kept: list[bytes] = []
+        while n := os.readv(fd, [buffer]):
+            chunk = view[:n]
+            crc = zlib.crc32(chunk, crc)
+            size += n
+            if memfd < 0:
+                kept.append(bytes(chunk))
+            else:
+                while chunk:
+                    chunk = chunk[os.write(memfd, chunk) :]
+        if _checksum(crc, size) != expected:
             return None
-        return wt.Module.deserialize_file(engine, artifact)
+        if memfd >= 0:
+            try:
+                return wt.Module.deserialize_file(engine, f"/proc/self/fd/{memfd}")
+            except wt.WasmtimeError:
+                kept = [os.pread(memfd, size, 0)]  # (no /proc?) the same bytes, from memory
+        return wt.Module.deserialize(engine, b"".join(kept))
+    finally:
+        if memfd >= 0:
+            os.close(memfd)
+
+
+def load_cached(engine: wt.Engine, files: tuple[str, str]) -> wt.Module | None:
+    """The cached module, or None: the directory (:func:`open_cache_dir`) and both files
+    (:func:`_open_owned`) must be trusted, both opened through the directory's descriptor
+    (no path is looked up again), and the checksum must match the bytes that are then
+    deserialized (:func:`_deserialize_checked`)."""
+    artifact, checksum = files
+    directory = open_cache_dir(os.path.dirname(artifact))
+    if directory is None:
+        return None
+    try:
+        fd = _open_owned(directory, os.path.basename(checksum))
+        if fd is None:
+            return None
+        try:
+            expected = os.read(fd, 64).decode("ascii").strip()
+        finally:
+            os.close(fd)
+        fd = _open_owned(directory, os.path.basename(artifact))
+        if fd is None:
+            return None
+        try:
+            return _deserialize_checked(engine, fd, expected)
+        finally:
+            os.close(fd)
     except (OSError, ValueError, wt.WasmtimeError):
         return None
+    finally:
+        os.close(directory)
 
 
 def store_cached(module: wt.Module, files: tuple[str, str]) -> None:
-    """Writes the compiled module atomically (temporary file, then rename); best effort."""
-    import tempfile  # only when writing: keeps warm starts lean
-
+    """Writes the compiled module atomically, best effort, and only into a trusted cache
+    directory (made with mode 0o700 if missing, then checked like an existing one): each
+    file goes to a new temporary file made relative to the directory's descriptor, which
+    is then renamed over the entry, relative to the same descriptor."""
     artifact, checksum = files
+    directory = open_cache_dir(os.path.dirname(artifact), create=True)
+    if directory is None:
+        return
     try:
-        directory = os.path.dirname(artifact)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
         data = bytes(module.serialize())
-        for path, content in ((artifact, data), (checksum, _checksum(data).encode())):
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        for path, content in ((artifact, data), (checksum, _checksum(zlib.crc32(data), len(data)).encode())):
+            tmp = f".tmp-{os.urandom(8).hex()}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=directory)
             try:
-                with os.fdopen(fd, "wb") as f:
+                with open(fd, "wb") as f:
                     f.write(content)
-                os.replace(tmp, path)
+                os.replace(tmp, os.path.basename(path), src_dir_fd=directory, dst_dir_fd=directory)
             except BaseException:
-                os.unlink(tmp)
+                try:
+                    os.unlink(tmp, dir_fd=directory)
+                except OSError:
+                    pass
                 raise
     except (OSError, wt.WasmtimeError):
         pass
+    finally:
+        os.close(directory)
 
 
 # ---------------------------------------------------------------------------------------
@@ -615,6 +813,8 @@ def raise_trap(spec: Spec, function: str, error: BaseException) -> NoReturn:
     pending = _take_pending()
     if isinstance(pending, _ExitRequest):
         raise spec.exit(function, pending.code) from None
+    if isinstance(pending, _TimeoutRequest):
+        raise spec.timeout(function, pending.args[0]) from None
     if pending is not None:
         raise pending
     code = getattr(error, "code", None)
@@ -632,13 +832,20 @@ _OUTPUTS: dict[int, _Output] = {}
 _OUTPUT_IDS = iter(range(1, 1 << 62))
 
 
+# How many output callbacks are running now (close_all waits for none).
+_OUTPUT_BUSY = [0]
+
+
 def _output_entry(data: int | None, buffer: int | None, size: int) -> int:
-    output = _OUTPUTS.get(data or 0)
+    _OUTPUT_BUSY[0] += 1
     try:
+        output = _OUTPUTS.get(data or 0)
         if output is not None and size:
             output(ctypes.string_at(buffer or 0, size))
     except Exception:  # noqa: BLE001 (the guest sees a failed write)
         return -5  # EIO
+    finally:
+        _OUTPUT_BUSY[0] -= 1
     return size
 
 
@@ -666,6 +873,170 @@ def _release_outputs(ids: tuple[int, ...]) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# Stopping guest calls: Ctrl-C, timeouts, exit (epoch interruption).
+#
+# Every store's epoch deadline is one tick ahead, with a deadline callback: while nothing
+# advances the engines' epochs, guests run as if nothing was there. Two things advance them:
+# the SIGINT watcher, when Ctrl-C arrives (the main thread's guest then runs the Python
+# signal handlers from its deadline callback: KeyboardInterrupt), and the ticker, a thread
+# that ticks every TICK seconds while a call with a timeout is in flight. At each tick a
+# running guest calls back once; its state decides whether it goes on.
+
+TICK = 0.01
+_EXITING = False
+# Ticker: IDLE[0] is True while no ticker runs; a call with a timeout wakes one.
+IDLE = [True]
+_TICKER_LOCK = threading.Lock()
+_TICKER: list[threading.Thread] = []
+# A timed guest called back since the ticker last looked.
+_TIMED_SEEN = [False]
+_DEADLINE_STATES: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
+_DEADLINE_IDS = iter(range(1, 1 << 62))
+_TRAP_STOP = b"wasm2py: the call was stopped"
+
+
+class _TimeoutRequest(BaseException):
+    """A call ran past its instance's timeout: raised as ``<Class>Timeout``."""
+
+
+def _advance_epochs() -> None:
+    for rt in _RUNTIMES:
+        for engine, _ in list(rt._compiled.values()):
+            engine.increment_epoch()
+
+
+def _deadline_entry(context: int | None, env: int | None, delta: Any, kind: Any) -> int | None:
+    """A guest reached its epoch deadline (a tick, Ctrl-C or exit): go on for one more
+    tick, or stop (a trap; the reason is kept for the call to raise)."""
+    try:
+        if _EXITING:
+            return RAW_ERROR_NEW(_TRAP_STOP)  # type: ignore[no-any-return]
+        # The Python signal handlers run on the main thread, at this function's entry
+        # (before any try) or here; _on_sigint defers Ctrl-C to below, inside the try.
+        if ctypes.pythonapi.PyErr_CheckSignals() != 0:
+            raise RuntimeError("PyErr_CheckSignals failed")  # pragma: no cover
+        if _DEFERRED:
+            handler, signum = _DEFERRED.pop()
+            _DEFERRED.clear()
+            handler(signum, None)  # default_int_handler raises KeyboardInterrupt
+        state = _DEADLINE_STATES.get(env or 0)
+        if state is not None and state.timeout:
+            _TIMED_SEEN[0] = True
+            calls = state.trap_view[1]
+            if calls != state.timed_calls:
+                state.timed_calls, state.timed_ticks = calls, 0
+            else:
+                state.timed_ticks += 1
+                if state.timed_ticks * TICK >= state.timeout:
+                    raise _TimeoutRequest(state.timeout)
+        delta[0] = 1
+        kind[0] = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
+        if _DEFERRED:
+            # A SIGINT handled while in here (after the check above): come back at once.
+            delta[0] = 0
+        return None
+    except BaseException as error:  # noqa: BLE001 (raised by the guest call)
+        _PENDING.exc = error
+        return RAW_ERROR_NEW(_TRAP_STOP)  # type: ignore[no-any-return]
+
+
+_DEADLINE_ENTRY = DEADLINE_CALLBACK(_deadline_entry) if INTERRUPTIBLE else None
+
+
+def wake() -> None:
+    """Starts the ticker, for a call with a timeout (called when IDLE[0] is True)."""
+    with _TICKER_LOCK:
+        IDLE[0] = False
+        if not _TICKER or not _TICKER[0].is_alive():
+            _TICKER[:] = [threading.Thread(target=_tick, name="wasm2py-ticker", daemon=True)]
+            _TICKER[0].start()
+
+
+def _tick() -> None:
+    """Advances the epochs every TICK while a timed guest runs; stops after a tick in which
+    none called back (a call starting meanwhile finds IDLE[0] set and wakes it again)."""
+    import time
+
+    while not _EXITING:
+        _TIMED_SEEN[0] = False
+        with _TICKER_LOCK:
+            IDLE[0] = True
+        _advance_epochs()
+        time.sleep(TICK)
+        with _TICKER_LOCK:
+            if not _TIMED_SEEN[0] and IDLE[0]:
+                _TICKER.clear()
+                return
+            IDLE[0] = False
+
+
+_WATCHING: list[Any] = []
+# A SIGINT that arrived while the main thread's guest called back: (handler, signum).
+_DEFERRED: list[tuple[Callable[..., Any], int]] = []
+
+
+def _sigint_handler(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """A SIGINT handler that runs ``previous`` (Python's default raises KeyboardInterrupt),
+    except at the entry of a deadline callback, where an exception cannot be caught: there
+    it is deferred to the callback's body, which stops the guest and raises it."""
+    entry = _deadline_entry.__code__
+
+    def on_sigint(signum: int, frame: Any) -> Any:
+        if frame is not None and frame.f_code is entry:
+            _DEFERRED.append((previous, signum))
+            return None
+        return previous(signum, frame)
+
+    return on_sigint
+
+
+def _watch_sigint() -> None:
+    """On the main thread, once: Ctrl-C during a guest call raises KeyboardInterrupt.
+
+    Python's own SIGINT handler only sets a flag that the main thread looks at between
+    bytecodes, never during a guest call. Through ``signal.set_wakeup_fd`` a watcher
+    thread learns of the signal and advances the epochs; the main thread's guest then runs
+    the signal handlers from its deadline callback. Nothing is done when another wakeup fd
+    is set (asyncio's, in a running loop)."""
+    import signal
+    import socket
+
+    if _WATCHING or threading.current_thread() is not threading.main_thread():
+        return
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    try:
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        reader.close()
+        writer.close()
+        return
+    if previous != -1:
+        signal.set_wakeup_fd(previous)
+        reader.close()
+        writer.close()
+        _WATCHING.append(None)
+        return
+
+    def watch() -> None:
+        while True:
+            try:
+                data = reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                _advance_epochs()
+
+    _WATCHING.append((reader, writer))
+    threading.Thread(target=watch, name="wasm2py-sigint", daemon=True).start()
+    current = signal.getsignal(signal.SIGINT)
+    if callable(current):
+        signal.signal(signal.SIGINT, _sigint_handler(current))
+
+
+# ---------------------------------------------------------------------------------------
 # One thread's store and instance.
 
 
@@ -676,10 +1047,25 @@ class State:
 
     def __init__(self, rt: Runtime, owner: Instance) -> None:
         spec = rt.spec
-        engine, pre = rt.compiled()
+        engine, pre = rt.compiled(_wasm_stack_limit())
         self.rt = rt
         self.host = owner._imports
         store = wt.Store(engine)
+        rt.states.add(self)
+        self.timeout = owner._timeout
+        self.timed_calls = -1
+        self.timed_ticks = 0
+        # The raw calls' trap slot, and the count of timed calls (read at each tick).
+        self.trap = bytearray(16)
+        self.trap_view = memoryview(self.trap).cast("Q")
+        if INTERRUPTIBLE:
+            store.set_epoch_deadline(1)
+            self.deadline_id = next(_DEADLINE_IDS)
+            _DEADLINE_STATES[self.deadline_id] = self
+            RAW_DEADLINE_CALLBACK(store.ptr(), _DEADLINE_ENTRY, ctypes.c_void_p(self.deadline_id), None)
+            _watch_sigint()
+        if owner._max_memory is not None:
+            store.set_limits(memory_size=owner._max_memory)
         if spec.wasi:
             config = rt.wasi_config(owner._wasi)
             weakref.finalize(self, _release_outputs, _set_outputs(config, owner._wasi or Wasi()))
@@ -746,9 +1132,7 @@ class State:
         context_struct = self.store._context().contents
         self.context_ref = ctypes.byref(context_struct)
         self.context = ctypes.addressof(context_struct)
-        self.trap = bytearray(8)
         self.trap_ref = ctypes.byref((ctypes.c_char * 8).from_buffer(self.trap))
-        self.trap_view = memoryview(self.trap).cast("Q")
         self.instance_ref = ctypes.byref(instance._instance)
         # The raw calls refer to these objects by address: they live as long as the state.
         self.keep: list[Any] = []
@@ -802,7 +1186,18 @@ class State:
     def _bind(self, func: wt.Func) -> Callable[..., Any]:
         """A public-API call of ``func`` in this store; with host imports, this state is
         made the thread's current one for the call's duration."""
-        call = functools.partial(func, self.store)
+        call: Callable[..., Any] = functools.partial(func, self.store)
+        if self.timeout:
+            untimed, calls = call, self.trap_view
+
+            def timed(*args: Any) -> Any:
+                calls[1] += 1  # a new call, for the ticker's deadline checks
+                if IDLE[0]:
+                    wake()
+                return untimed(*args)
+
+            call = timed
+
         if not self.rt.spec.imports:
             return call
 
@@ -929,6 +1324,57 @@ class State:
 
 
 # ---------------------------------------------------------------------------------------
+# The wasm stack and the thread's native stack.
+
+# wasmtime's default limit of the wasm stack. It must fit in the native stack of the
+# thread that calls, with room for Python, ctypes and wasmtime's own frames: a thread
+# with a smaller stack (threading.stack_size(256 * 1024), a main thread under
+# `ulimit -s 400`) gets an engine whose limit fits it, so a deep recursion there is a
+# trap ("call stack exhausted") instead of a crash.
+_DEFAULT_WASM_STACK = 512 * 1024
+_NATIVE_STACK: Any = None
+
+
+def _native_stack_size() -> int | None:
+    """The size of the calling thread's stack (glibc's pthread_getattr_np), or None."""
+    global _NATIVE_STACK
+    try:
+        if _NATIVE_STACK is None:
+            libc = ctypes.CDLL(None)
+            self_ = libc.pthread_self
+            self_.restype = ctypes.c_ulong
+            getattr_np, getstack, destroy = (
+                libc.pthread_getattr_np, libc.pthread_attr_getstack, libc.pthread_attr_destroy
+            )
+            getattr_np.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+            _NATIVE_STACK = (self_, getattr_np, getstack, destroy)
+        self_, getattr_np, getstack, destroy = _NATIVE_STACK
+        attr = ctypes.create_string_buffer(256)  # a pthread_attr_t is 56-64 bytes
+        if getattr_np(self_(), attr) != 0:
+            return None
+        base, size = ctypes.c_void_p(), ctypes.c_size_t()
+        failed = getstack(attr, ctypes.byref(base), ctypes.byref(size))
+        destroy(attr)
+        return None if failed else size.value
+    except (AttributeError, OSError):  # not glibc: wasmtime's default
+        _NATIVE_STACK = False
+        return None
+
+
+def _wasm_stack_limit() -> int:
+    """The wasm stack limit for the calling thread: 0 (wasmtime's default) when its stack
+    has room for it, else a power of two that leaves a quarter of the stack (at least
+    64 KiB) to the host."""
+    size = _native_stack_size() if _NATIVE_STACK is not False else None
+    if size is None:
+        return 0
+    room = size - max(64 * 1024, size // 4)
+    if room >= _DEFAULT_WASM_STACK:
+        return 0
+    return max(1 << (max(room, 1).bit_length() - 1), 16 * 1024)
+
+
+# ---------------------------------------------------------------------------------------
 # One package's module, compiled once per process.
 
 
@@ -939,24 +1385,30 @@ class Runtime:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.lock = threading.Lock()
-        self._compiled: tuple[wt.Engine, wt.InstancePre] | None = None
+        # By the engine's wasm stack limit (0: wasmtime's default; see _wasm_stack_limit).
+        self._compiled: dict[int, tuple[wt.Engine, wt.InstancePre]] = {}
         # The states of this process whose guests may call host imports, by store context;
         # weak, so that a finished thread's store is freed with its state.
         self.by_context: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
         self.hosts = [_HostImport(i) for i in spec.imports]
         self._plan: _Plan | None = None
         self.instances: weakref.WeakSet[Instance] = weakref.WeakSet()
+        # Every live state (each thread's store), for close_all.
+        self.states: weakref.WeakSet[State] = weakref.WeakSet()
         _RUNTIMES.append(self)
 
-    def compiled(self) -> tuple[wt.Engine, wt.InstancePre]:
-        """The engine and the module ready to instantiate, through the on-disk cache."""
-        compiled = self._compiled
+    def compiled(self, stack: int = 0) -> tuple[wt.Engine, wt.InstancePre]:
+        """The engine and the module ready to instantiate, through the on-disk cache;
+        ``stack`` is the engine's wasm stack limit (0: wasmtime's default)."""
+        compiled = self._compiled.get(stack)
         if compiled is not None:
             return compiled
         with self.lock:
-            if self._compiled is None:
-                engine = wt.Engine()
-                module = self._module(engine)
+            compiled = self._compiled.get(stack)
+            if compiled is None:
+                engine = wt.Engine(_engine_config(stack))
+                kind = "epoch" if INTERRUPTIBLE else "default"
+                module = self._module(engine, f"{kind}-stack{stack // 1024}k" if stack else kind)
                 self._check_exports(module)
                 linker = wt.Linker(engine)
                 if self.spec.wasi:
@@ -970,8 +1422,8 @@ class Runtime:
                 except wt.WasmtimeError as error:
                     raise self.spec.error(f"{self.spec.package}: cannot link the module: {error}") from None
                 # The linker's host functions are kept alive by the InstancePre.
-                self._compiled = (engine, pre)
-            return self._compiled
+                compiled = self._compiled[stack] = (engine, pre)
+            return compiled
 
     def plan(self) -> _Plan:
         plan = self._plan
@@ -979,9 +1431,9 @@ class Runtime:
             plan = self._plan = _Plan(self.spec)
         return plan
 
-    def _module(self, engine: wt.Engine) -> wt.Module:
+    def _module(self, engine: wt.Engine, config: str) -> wt.Module:
         spec = self.spec
-        files = cache_files(spec.package, spec.sha256)
+        files = cache_files(spec.package, spec.sha256, config)
         module = load_cached(engine, files) if files else None
         if module is None:
             import hashlib  # only when compiling: keeps warm starts lean
@@ -1104,18 +1556,50 @@ _VALTYPES: dict[str, Callable[[], wt.ValType]] = (
 )
 _RUNTIMES: list[Runtime] = []
 
+# wasmtime's compile threads (a thread pool started the first time a module compiles) do
+# not exist in a child made by os.fork(), and a parallel compile there would wait for them
+# forever. Every package's runtime records, on the wasmtime module they all share, the
+# process that first made an engine; a process that is not it compiles on the calling thread.
+_PID_MARK = "_wasm2py_engine_pid"
+
+
+def _engine_config(stack: int) -> wt.Config:
+    """The engine configuration: ``stack`` bounds the wasm stack (0: wasmtime's default);
+    after a fork, modules compile on the calling thread."""
+    config = wt.Config()
+    # Guests check an epoch at function entries and loop heads, so that a call can be
+    # stopped from outside (at exit: see close_all). It costs guest code (bench/README.md);
+    # WASM2PY_INTERRUPTIBLE=0 turns it off.
+    config.epoch_interruption = INTERRUPTIBLE
+    if stack:
+        config.max_wasm_stack = stack
+    first = getattr(wt, _PID_MARK, None)
+    if first is None:
+        setattr(wt, _PID_MARK, os.getpid())
+    elif first != os.getpid():
+        config.parallel_compilation = False
+    return config
+
 
 class Instance:
     """The wasm backend's side of a generated class: the per-thread states, the host
     imports and the WASI configuration of one ``Cls()``."""
 
-    __slots__ = ("__weakref__", "_imports", "_local", "_wasi")
+    __slots__ = ("__weakref__", "_imports", "_local", "_max_memory", "_timeout", "_wasi")
     _RUNTIME: Runtime
     _local: threading.local
     _imports: dict[str, Callable[..., Any]]
     _wasi: Wasi | None
+    _timeout: float | None
+    _max_memory: int | None
 
-    def _init_runtime(self, imports: Mapping[str, Callable[..., Any]] | None, wasi: Wasi | None) -> None:
+    def _init_runtime(
+        self,
+        imports: Mapping[str, Callable[..., Any]] | None,
+        wasi: Wasi | None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
+    ) -> None:
         rt = self._RUNTIME
         spec = rt.spec
         given = dict(imports or {})
@@ -1139,8 +1623,25 @@ class Instance:
             raise TypeError(f"wasi must be a {spec.package}.Wasi, not {type(wasi).__name__}")
         if wasi is not None and not spec.wasi:
             raise spec.error(f"{spec.package}: the module does not use WASI; wasi= does not apply")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+            if not timeout > 0 or timeout == float("inf"):
+                raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+            if not INTERRUPTIBLE:
+                raise spec.error(
+                    f"{spec.package}: timeout= needs interruptible calls (WASM2PY_INTERRUPTIBLE is 0, "
+                    "or this wasmtime-py's low-level bindings are not as expected)"
+                )
+        if max_memory is not None:
+            if isinstance(max_memory, bool) or not isinstance(max_memory, int):
+                raise TypeError(f"max_memory must be an int (bytes), not {type(max_memory).__name__}")
+            if max_memory < 0:
+                raise ValueError(f"max_memory must not be negative, not {max_memory!r}")
         self._imports = given
         self._wasi = wasi
+        self._timeout = float(timeout) if timeout is not None else None
+        self._max_memory = max_memory
         self._local = threading.local()
         self._state()  # instantiate now, so that a broken module fails at construction
         rt.instances.add(self)
@@ -1184,13 +1685,41 @@ class Instance:
 
 
 def close_all() -> None:
-    """Frees every store while wasmtime-py can still do it (thread-local state outlives
-    module teardown otherwise)."""
+    """At exit: stops the guest calls still running and keeps every store alive for good.
+
+    Another thread (a daemon thread) may still be inside a guest call. Freeing its store
+    under it crashed the process, and so did its guest writing to stdout once the
+    interpreter had shut down (wasmtime calls back into Python then). So the engines'
+    epochs are advanced with ``_EXITING`` set: a running guest traps at its next function
+    entry or loop head and returns to Python, where the thread waits for the interpreter
+    (not with ``WASM2PY_INTERRUPTIBLE=0``: no guest can be stopped then). Nothing is
+    freed: every live state and compiled module gets one more reference, never released;
+    the process's exit frees the memory.
+    """
+    global _EXITING
+    _EXITING = True
+    keep = ctypes.pythonapi.Py_IncRef
+    keep.argtypes = [ctypes.py_object]
+    keep.restype = None
     for rt in _RUNTIMES:
-        for instance in list(rt.instances):
-            instance._local = threading.local()
-        rt.by_context.clear()
-        rt._compiled = None
+        for state in list(rt.states):
+            keep(state)
+        for compiled in rt._compiled.values():
+            keep(compiled)
+    # Every running guest calls back at its next check, and stops (_deadline_entry).
+    _advance_epochs()
+    for callback in (_HOST_ENTRY, _OUTPUT_ENTRY, _DEADLINE_ENTRY):
+        if callback is not None:
+            keep(callback)
+    # Let the threads that were running a guest reach their next epoch check, and the
+    # output callbacks under way finish (one entering Python after shutdown would abort
+    # the process): wait for 50 ms without one, 2 s at most.
+    import time
+
+    quiet, deadline = 0.0, time.monotonic() + 2.0
+    while quiet < 0.05 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        quiet = 0.0 if _OUTPUT_BUSY[0] else quiet + 0.01
 
 
 if HAVE_WASMTIME:

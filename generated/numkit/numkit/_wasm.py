@@ -23,6 +23,7 @@ from ._errors import (
     NumkitError,
     NumkitExit,
     NumkitInputError,
+    NumkitTimeout,
     NumkitTrap,
     _index_arg,
     _real_arg,
@@ -33,6 +34,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="numkit",
@@ -62,6 +65,7 @@ _RUNTIME = _rt.Runtime(
         trap=NumkitTrap,
         input_error=NumkitInputError,
         exit=NumkitExit,
+        timeout=NumkitTimeout,
     )
 )
 
@@ -75,10 +79,17 @@ class _NumkitWasm(Numkit, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _NumkitWasm:
-        self = object.__new__(_NumkitWasmFast if FAST_PATH else _NumkitWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_NumkitWasm] = _NumkitWasm
+        if FAST_PATH:
+            backend = _NumkitWasmFast if timeout is None else _NumkitWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def clamp_i8(self, x: int) -> int:
@@ -435,6 +446,279 @@ class _NumkitWasmFast(_NumkitWasm):
             _a, _ts, _vi, _vB = self._local.x_wrap_u8
         except AttributeError:
             _a, _ts, _vi, _vB = self._fast_call("x_wrap_u8")
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            x = _index_arg("wrap_u8", "x", x)
+            if not 0 <= x <= 65535:
+                raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("wrap_u8", _e, _ts)
+        _r: int = _vB[0]
+        return _r
+
+
+class _NumkitWasmFastTimed(_NumkitWasmFast):
+    """Numkit on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def clamp_i8(self, x: int) -> int:
+        x = _index_arg("clamp_i8", "x", x)
+        if not -32768 <= x <= 32767:
+            raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+        try:
+            _a, _ts, _vi, _vb = self._local.x_clamp_i8
+        except AttributeError:
+            _a, _ts, _vi, _vb = self._fast_call("x_clamp_i8")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            x = _index_arg("clamp_i8", "x", x)
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("clamp_i8", _e, _ts)
+        _r: int = _vb[0]
+        return _r
+
+    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+        try:
+            _st, _a, _ts, _vI, _vd = self._local.x_dot
+        except AttributeError:
+            _st, _a, _ts, _vI, _vd = self._fast_call("x_dot")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_list("dot", a, "f")
+            _p1, _n1 = _st.put_list("dot", b, "f")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("dot", _e, _ts)
+            _r: float = _vd[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("dot", _e)
+        finally:
+            _st.reset()
+
+    def half(self, x: float) -> float:
+        try:
+            _a, _ts, _vf = self._local.x_half
+        except AttributeError:
+            _a, _ts, _vf = self._fast_call("x_half")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vf[0] = x
+        except (ValueError, TypeError):
+            x = _real_arg("half", "x", x)
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("half", _e, _ts)
+        _r: float = _vf[0]
+        return _r
+
+    def i64_min(self) -> int:
+        try:
+            _a, _ts, _vq = self._local.x_i64_min
+        except AttributeError:
+            _a, _ts, _vq = self._fast_call("x_i64_min")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("i64_min", _e, _ts)
+        _r: int = _vq[0]
+        return _r
+
+    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+        try:
+            _st, _a, _ts, _vI = self._local.x_minmax_i8
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_minmax_i8")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_list("minmax_i8", xs, "b")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("minmax_i8", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[int] = _st.get_list("minmax_i8", _r, "b")
+            return _out
+        except _TRAPS as _e:
+            self._trap("minmax_i8", _e)
+        finally:
+            _st.reset()
+
+    def neg_i16(self, x: int) -> int:
+        x = _index_arg("neg_i16", "x", x)
+        if not -32768 <= x <= 32767:
+            raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+        try:
+            _a, _ts, _vi, _vh = self._local.x_neg_i16
+        except AttributeError:
+            _a, _ts, _vi, _vh = self._fast_call("x_neg_i16")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vi[0] = x
+        except (ValueError, TypeError):
+            x = _index_arg("neg_i16", "x", x)
+            if not -32768 <= x <= 32767:
+                raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("neg_i16", _e, _ts)
+        _r: int = _vh[0]
+        return _r
+
+    def not_(self, b: bool) -> bool:
+        try:
+            _a, _ts, _vI, _vi = self._local.x_not_
+        except AttributeError:
+            _a, _ts, _vI, _vi = self._fast_call("x_not_")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _vI[0] = 1 if b else 0
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("not_", _e, _ts)
+        _r: int = _vi[0]
+        return _r != 0
+
+    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+        try:
+            _st, _a, _ts, _vI = self._local.x_prefix_sums
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_prefix_sums")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_list("prefix_sums", xs, "q")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("prefix_sums", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[int] = _st.get_list("prefix_sums", _r, "q")
+            return _out
+        except _TRAPS as _e:
+            self._trap("prefix_sums", _e)
+        finally:
+            _st.reset()
+
+    def ptr_add(self, p: int, n: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_ptr_add
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_ptr_add")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = p
+            _vI[4] = n
+        except (ValueError, TypeError):
+            p = _index_arg("ptr_add", "p", p)
+            n = _index_arg("ptr_add", "n", n)
+            if not 0 <= p <= 0xFFFFFFFF:
+                raise OverflowError(f"ptr_add(): p={p!r} is out of range for ptr")
+            if not 0 <= n <= 0xFFFFFFFF:
+                raise OverflowError(f"ptr_add(): n={n!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("ptr_add", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def sum_u16(self, xs: _Sequence[int]) -> int:
+        try:
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
+        except AttributeError:
+            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_u16")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_list("sum_u16", xs, "H")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("sum_u16", _e, _ts)
+            _r: int = _vQ[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("sum_u16", _e)
+        finally:
+            _st.reset()
+
+    def u32_top(self) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_u32_top
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_u32_top")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("u32_top", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def u64_max(self) -> int:
+        try:
+            _a, _ts, _vQ = self._local.x_u64_max
+        except AttributeError:
+            _a, _ts, _vQ = self._fast_call("x_u64_max")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("u64_max", _e, _ts)
+        _r: int = _vQ[0]
+        return _r
+
+    def wrap_u8(self, x: int) -> int:
+        x = _index_arg("wrap_u8", "x", x)
+        if not 0 <= x <= 65535:
+            raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
+        try:
+            _a, _ts, _vi, _vB = self._local.x_wrap_u8
+        except AttributeError:
+            _a, _ts, _vi, _vB = self._fast_call("x_wrap_u8")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _vi[0] = x
         except (ValueError, TypeError):

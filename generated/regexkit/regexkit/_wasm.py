@@ -22,6 +22,7 @@ from ._errors import (
     RegexkitError,
     RegexkitExit,
     RegexkitInputError,
+    RegexkitTimeout,
     RegexkitTrap,
 )
 
@@ -30,6 +31,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="regexkit",
@@ -48,6 +51,7 @@ _RUNTIME = _rt.Runtime(
         trap=RegexkitTrap,
         input_error=RegexkitInputError,
         exit=RegexkitExit,
+        timeout=RegexkitTimeout,
     )
 )
 
@@ -61,10 +65,17 @@ class _RegexkitWasm(Regexkit, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _RegexkitWasm:
-        self = object.__new__(_RegexkitWasmFast if FAST_PATH else _RegexkitWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_RegexkitWasm] = _RegexkitWasm
+        if FAST_PATH:
+            backend = _RegexkitWasmFast if timeout is None else _RegexkitWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def find_all(self, pattern: str, text: str) -> str:
@@ -126,6 +137,64 @@ class _RegexkitWasmFast(_RegexkitWasm):
             _st, _a, _ts, _vI, _vi = self._local.x_is_match
         except AttributeError:
             _st, _a, _ts, _vI, _vi = self._fast_call("x_is_match")
+        try:
+            _p0, _n0 = _st.put_str("is_match", pattern)
+            _p1, _n1 = _st.put_str("is_match", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("is_match", _e, _ts)
+            _r: int = _vi[0]
+            return _r != 0
+        except _TRAPS as _e:
+            self._trap("is_match", _e)
+        finally:
+            _st.reset()
+
+
+class _RegexkitWasmFastTimed(_RegexkitWasmFast):
+    """Regexkit on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def find_all(self, pattern: str, text: str) -> str:
+        try:
+            _st, _a, _ts, _vI = self._local.x_find_all
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_find_all")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("find_all", pattern)
+            _p1, _n1 = _st.put_str("find_all", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("find_all", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("find_all", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("find_all", _e)
+        finally:
+            _st.reset()
+
+    def is_match(self, pattern: str, text: str) -> bool:
+        try:
+            _st, _a, _ts, _vI, _vi = self._local.x_is_match
+        except AttributeError:
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_is_match")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _p0, _n0 = _st.put_str("is_match", pattern)
             _p1, _n1 = _st.put_str("is_match", text)

@@ -23,6 +23,7 @@ from ._errors import (
     TextkitError,
     TextkitExit,
     TextkitInputError,
+    TextkitTimeout,
     TextkitTrap,
     _index_arg,
     _real_arg,
@@ -33,6 +34,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="textkit",
@@ -59,6 +62,7 @@ _RUNTIME = _rt.Runtime(
         trap=TextkitTrap,
         input_error=TextkitInputError,
         exit=TextkitExit,
+        timeout=TextkitTimeout,
     )
 )
 
@@ -72,10 +76,17 @@ class _TextkitWasm(Textkit, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _TextkitWasm:
-        self = object.__new__(_TextkitWasmFast if FAST_PATH else _TextkitWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_TextkitWasm] = _TextkitWasm
+        if FAST_PATH:
+            backend = _TextkitWasmFast if timeout is None else _TextkitWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def byte_len(self, data: bytes | bytearray | memoryview) -> int:
@@ -391,6 +402,246 @@ class _TextkitWasmFast(_TextkitWasm):
             _st, _a, _ts, _vI = self._local.x_zeros
         except AttributeError:
             _st, _a, _ts, _vI = self._fast_call("x_zeros")
+        try:
+            _vI[0] = n
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("zeros", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("zeros", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("zeros", _e)
+        finally:
+            _st.reset()
+
+
+class _TextkitWasmFastTimed(_TextkitWasmFast):
+    """Textkit on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def byte_len(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            _st, _a, _ts, _vI = self._local.x_byte_len
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_byte_len")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("byte_len", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("byte_len", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("byte_len", _e)
+        finally:
+            _st.reset()
+
+    def count_char(self, text: str, c: int) -> int:
+        c = _index_arg("count_char", "c", c)
+        if not 0 <= c <= 0xFFFFFFFF:
+            raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
+        try:
+            _st, _a, _ts, _vI = self._local.x_count_char
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_count_char")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("count_char", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = c
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("count_char", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("count_char", _e)
+        finally:
+            _st.reset()
+
+    def fixed16(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _a, _ts, _vI = self._local.x_fixed16
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_fixed16")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("fixed16", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("fixed16", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("fixed16", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("fixed16", _e)
+        finally:
+            _st.reset()
+
+    def parse_u32(self, text: str) -> int:
+        try:
+            _st, _a, _ts, _vI = self._local.x_parse_u32
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_parse_u32")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("parse_u32", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("parse_u32", _e, _ts)
+            _r: int = _vI[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("parse_u32", _e)
+        finally:
+            _st.reset()
+
+    def reverse(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _a, _ts, _vI = self._local.x_reverse
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_reverse")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("reverse", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("reverse", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("reverse", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("reverse", _e)
+        finally:
+            _st.reset()
+
+    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+        k = _real_arg("scale", "k", k)
+        try:
+            _st, _a, _ts, _vI, _vd = self._local.x_scale
+        except AttributeError:
+            _st, _a, _ts, _vI, _vd = self._fast_call("x_scale")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_list("scale", xs, "d")
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vd[4] = k
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("scale", _e, _ts)
+            _r: int = _vI[0]
+            _out: list[float] = _st.get_list("scale", _r, "d")
+            return _out
+        except _TRAPS as _e:
+            self._trap("scale", _e)
+        finally:
+            _st.reset()
+
+    def sha256(self, data: bytes | bytearray | memoryview) -> bytes:
+        try:
+            _st, _a, _ts, _vI = self._local.x_sha256
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_sha256")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("sha256", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("sha256", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("sha256", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("sha256", _e)
+        finally:
+            _st.reset()
+
+    def sum_bytes(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
+        except AttributeError:
+            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_bytes")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_bytes("sum_bytes", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("sum_bytes", _e, _ts)
+            _r: int = _vQ[0]
+            return _r
+        except _TRAPS as _e:
+            self._trap("sum_bytes", _e)
+        finally:
+            _st.reset()
+
+    def upper(self, text: str) -> str:
+        try:
+            _st, _a, _ts, _vI = self._local.x_upper
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_upper")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("upper", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("upper", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("upper", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("upper", _e)
+        finally:
+            _st.reset()
+
+    def zeros(self, n: int) -> bytes:
+        n = _index_arg("zeros", "n", n)
+        if not 0 <= n <= 0xFFFFFFFF:
+            raise OverflowError(f"zeros(): n={n!r} is out of range for u32")
+        try:
+            _st, _a, _ts, _vI = self._local.x_zeros
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_zeros")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _vI[0] = n
             _e = _RAW_CALL(*_a)

@@ -22,6 +22,7 @@ from ._errors import (
     WasiappError,
     WasiappExit,
     WasiappInputError,
+    WasiappTimeout,
     WasiappTrap,
     _index_arg,
 )
@@ -31,6 +32,8 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+_IDLE = _rt.IDLE
+_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="wasiapp",
@@ -61,6 +64,7 @@ _RUNTIME = _rt.Runtime(
         trap=WasiappTrap,
         input_error=WasiappInputError,
         exit=WasiappExit,
+        timeout=WasiappTimeout,
     )
 )
 
@@ -74,10 +78,17 @@ class _WasiappWasm(Wasiapp, _rt.Instance):
 
     @classmethod
     def _create(
-        cls, imports: _Mapping[str, _Callable[..., _Any]] | None = None, wasi: _rt.Wasi | None = None
+        cls,
+        imports: _Mapping[str, _Callable[..., _Any]] | None = None,
+        wasi: _rt.Wasi | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
     ) -> _WasiappWasm:
-        self = object.__new__(_WasiappWasmFast if FAST_PATH else _WasiappWasm)
-        self._init_runtime(imports, wasi)
+        backend: type[_WasiappWasm] = _WasiappWasm
+        if FAST_PATH:
+            backend = _WasiappWasmFast if timeout is None else _WasiappWasmFastTimed
+        self = object.__new__(backend)
+        self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
     def add(self, a: int, b: int) -> int:
@@ -464,6 +475,301 @@ class _WasiappWasmFast(_WasiappWasm):
             _st, _a, _ts, _vI, _vi = self._local.x_write_file
         except AttributeError:
             _st, _a, _ts, _vI, _vi = self._fast_call("x_write_file")
+        try:
+            _p0, _n0 = _st.put_str("write_file", path)
+            _p1, _n1 = _st.put_bytes("write_file", data)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _vI[8] = _p1
+            _vI[12] = _n1
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("write_file", _e, _ts)
+            _r: int = _vi[0]
+            return _r != 0
+        except _TRAPS as _e:
+            self._trap("write_file", _e)
+        finally:
+            _st.reset()
+
+
+class _WasiappWasmFastTimed(_WasiappWasmFast):
+    """Wasiapp on the fast path, for an instance with a timeout: each call is counted
+    for the ticker's deadline checks."""
+
+    __slots__ = ()
+
+    def add(self, a: int, b: int) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_add
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_add")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = a
+            _vI[4] = b
+        except (ValueError, TypeError):
+            a = _index_arg("add", "a", a)
+            b = _index_arg("add", "b", b)
+            if not 0 <= a <= 0xFFFFFFFF:
+                raise OverflowError(f"add(): a={a!r} is out of range for u32")
+            if not 0 <= b <= 0xFFFFFFFF:
+                raise OverflowError(f"add(): b={b!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("add", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def arg(self, i: int) -> str:
+        i = _index_arg("arg", "i", i)
+        if not 0 <= i <= 0xFFFFFFFF:
+            raise OverflowError(f"arg(): i={i!r} is out of range for u32")
+        try:
+            _st, _a, _ts, _vI = self._local.x_arg
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_arg")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = i
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("arg", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("arg", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("arg", _e)
+        finally:
+            _st.reset()
+
+    def arg_count(self) -> int:
+        try:
+            _a, _ts, _vI = self._local.x_arg_count
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_arg_count")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("arg_count", _e, _ts)
+        _r: int = _vI[0]
+        return _r
+
+    def env_var(self, name: str) -> str:
+        try:
+            _st, _a, _ts, _vI = self._local.x_env_var
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_env_var")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("env_var", name)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("env_var", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("env_var", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("env_var", _e)
+        finally:
+            _st.reset()
+
+    def exit_with(self, code: int) -> None:
+        try:
+            _a, _ts, _vI = self._local.x_exit_with
+        except AttributeError:
+            _a, _ts, _vI = self._fast_call("x_exit_with")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vI[0] = code
+        except (ValueError, TypeError):
+            code = _index_arg("exit_with", "code", code)
+            if not 0 <= code <= 0xFFFFFFFF:
+                raise OverflowError(f"exit_with(): code={code!r} is out of range for u32")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("exit_with", _e, _ts)
+
+    def fail(self, message: str) -> None:
+        try:
+            _st, _a, _ts, _vI = self._local.x_fail
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_fail")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("fail", message)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("fail", _e, _ts)
+        except _TRAPS as _e:
+            self._trap("fail", _e)
+        finally:
+            _st.reset()
+
+    def fibonacci(self, n: int) -> int:
+        try:
+            _a, _ts, _vQ = self._local.x_fibonacci
+        except AttributeError:
+            _a, _ts, _vQ = self._fast_call("x_fibonacci")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _vQ[0] = n
+        except (ValueError, TypeError):
+            n = _index_arg("fibonacci", "n", n)
+            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+                raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
+            raise
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("fibonacci", _e, _ts)
+        _r: int = _vQ[0]
+        return _r
+
+    def greet(self, name: str) -> str:
+        try:
+            _st, _a, _ts, _vI = self._local.x_greet
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_greet")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("greet", name)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("greet", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("greet", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("greet", _e)
+        finally:
+            _st.reset()
+
+    def now_nonzero(self) -> bool:
+        try:
+            _a, _ts, _vi = self._local.x_now_nonzero
+        except AttributeError:
+            _a, _ts, _vi = self._fast_call("x_now_nonzero")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("now_nonzero", _e, _ts)
+        _r: int = _vi[0]
+        return _r != 0
+
+    def random_u64(self) -> int:
+        try:
+            _a, _ts, _vQ = self._local.x_random_u64
+        except AttributeError:
+            _a, _ts, _vQ = self._fast_call("x_random_u64")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        _e = _RAW_CALL(*_a)
+        if _e or _ts[0]:
+            self._fail("random_u64", _e, _ts)
+        _r: int = _vQ[0]
+        return _r
+
+    def read_file(self, path: str) -> bytes:
+        try:
+            _st, _a, _ts, _vI = self._local.x_read_file
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_read_file")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("read_file", path)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("read_file", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("read_file", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("read_file", _e)
+        finally:
+            _st.reset()
+
+    def read_stdin(self) -> bytes:
+        try:
+            _st, _a, _ts, _vI = self._local.x_read_stdin
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_read_stdin")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("read_stdin", _e, _ts)
+            _r: int = _vI[0]
+            _out: bytes = _st.get_bytes("read_stdin", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("read_stdin", _e)
+        finally:
+            _st.reset()
+
+    def word_counts(self, text: str) -> str:
+        try:
+            _st, _a, _ts, _vI = self._local.x_word_counts
+        except AttributeError:
+            _st, _a, _ts, _vI = self._fast_call("x_word_counts")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
+        try:
+            _p0, _n0 = _st.put_str("word_counts", text)
+            _vI[0] = _p0
+            _vI[4] = _n0
+            _e = _RAW_CALL(*_a)
+            if _e or _ts[0]:
+                self._fail("word_counts", _e, _ts)
+            _r: int = _vI[0]
+            _out: str = _st.get_str("word_counts", _r)
+            return _out
+        except _TRAPS as _e:
+            self._trap("word_counts", _e)
+        finally:
+            _st.reset()
+
+    def write_file(self, path: str, data: bytes | bytearray | memoryview) -> bool:
+        try:
+            _st, _a, _ts, _vI, _vi = self._local.x_write_file
+        except AttributeError:
+            _st, _a, _ts, _vI, _vi = self._fast_call("x_write_file")
+        _ts[1] += 1
+        if _IDLE[0]:
+            _wake()
         try:
             _p0, _n0 = _st.put_str("write_file", path)
             _p1, _n1 = _st.put_bytes("write_file", data)

@@ -890,11 +890,76 @@ def bench_threads(settings: Settings, fib: ModuleType) -> dict[str, Any]:
 # ---- targets ---------------------------------------------------------------------------
 
 
+# ---- limits: a call with a timeout, and what interruptibility costs guest code ------------
+
+
+def bench_limits(settings: Settings, fib: ModuleType) -> dict[str, Any]:
+    """A scalar call on an instance with a timeout against one without (the timed bodies
+    count each call for the ticker), and guest work compiled with epoch interruption (the
+    default: Ctrl-C, timeouts, stopping calls at exit) against without
+    (WASM2PY_INTERRUPTIBLE=0), in copies of the packages loaded side by side."""
+    import regexkit
+    import textkit
+
+    plain, timed = fib.Fib(), fib.Fib(timeout=60)
+    calls = measure(
+        {
+            "add, no limits": ("f.add(7, 3)", {"f": plain}),
+            "add, timeout=60": ("f.add(7, 3)", {"f": timed}),
+            "gcd, no limits": ("f.gcd(1071, 462)", {"f": plain}),
+            "gcd, timeout=60": ("f.gcd(1071, 462)", {"f": timed}),
+        },
+        settings,
+    )
+    off = {"WASM2PY_INTERRUPTIBLE": "0"}
+    fib_off = load_copy("fib", "_bench_fib_uninterruptible", off).Fib()
+    text_off = load_copy("textkit", "_bench_textkit_uninterruptible", off).Textkit()
+    regex_off = load_copy("regexkit", "_bench_regexkit_uninterruptible", off).Regexkit()
+    fib_on, text_on, regex_on = fib.Fib(), textkit.Textkit(), regexkit.Regexkit()
+    data = bytes(range(256)) * 256  # 64 KiB
+    haystack = "the quick brown fox jumps over the lazy dog " * 2000
+    pattern = r"(\w+) (\w+) dog"
+    work = measure(
+        {
+            "fibonacci(22), interruptible": ("f.fibonacci(22)", {"f": fib_on}),
+            "fibonacci(22), not": ("f.fibonacci(22)", {"f": fib_off}),
+            "sha256(64 KiB), interruptible": ("t.sha256(d)", {"t": text_on, "d": data}),
+            "sha256(64 KiB), not": ("t.sha256(d)", {"t": text_off, "d": data}),
+            "find_all(88 KB), interruptible": ("r.find_all(p, h)", {"r": regex_on, "p": pattern, "h": haystack}),
+            "find_all(88 KB), not": ("r.find_all(p, h)", {"r": regex_off, "p": pattern, "h": haystack}),
+        },
+        settings,
+    )
+    ratios = {
+        "timeout / no limits": {f: calls[f"{f}, timeout=60"] / calls[f"{f}, no limits"] for f in ("add", "gcd")},
+        "interruptible / not": {
+            w: work[f"{w}, interruptible"] / work[f"{w}, not"]
+            for w in ("fibonacci(22)", "sha256(64 KiB)", "find_all(88 KB)")
+        },
+    }
+    table(
+        "limits: a call with a timeout; interruptible guest code (epoch checks) against not",
+        ["work", "as shipped", "reference", "ratio"],
+        [
+            [f"{f}(), timeout=60 vs none", fmt_time(calls[f"{f}, timeout=60"]), fmt_time(calls[f"{f}, no limits"]),
+             f"{ratios['timeout / no limits'][f]:.2f}x"]
+            for f in ("add", "gcd")
+        ]
+        + [
+            [f"{w}, interruptible vs WASM2PY_INTERRUPTIBLE=0", fmt_time(work[f"{w}, interruptible"]),
+             fmt_time(work[f"{w}, not"]), f"{ratios['interruptible / not'][w]:.2f}x"]
+            for w in ("fibonacci(22)", "sha256(64 KiB)", "find_all(88 KB)")
+        ],
+    )
+    return {"seconds": {**calls, **work}, "ratios": ratios}
+
+
 def targets(
     per_call: dict[str, Any],
     byte_results: dict[str, Any],
     startup: dict[str, Any],
     wasi: dict[str, Any],
+    limits: dict[str, Any],
 ) -> list[dict[str, Any]]:
     calls = per_call["ratios"]
     rows: list[dict[str, Any]] = []
@@ -974,6 +1039,13 @@ def targets(
     )
     check("a thread's first call: now / before the runtime split", ratios["first call now / before"], "<=", 0.4)
     check("a thread's first call, fib", wasi["first_call"]["now"] * 1e6, "<=", 100.0, " us")
+    for func in ("add", "gcd"):
+        check(
+            f"scalar call {func}(): with a timeout / without",
+            limits["ratios"]["timeout / no limits"][func],
+            "<=",
+            1.15,
+        )
 
     width = max(len(r["target"]) for r in rows)
     print('\n== targets (the ratios of the issue\'s "Done when", from this run)')
@@ -1027,7 +1099,8 @@ def main() -> None:
     startup = bench_startup(settings)
     threads = bench_threads(settings, fib)
     wasi = bench_wasi_imports(settings, fib)
-    target_rows = targets(per_call, byte_results, startup, wasi)
+    limits = bench_limits(settings, fib)
+    target_rows = targets(per_call, byte_results, startup, wasi, limits)
     elapsed = time.perf_counter() - started
     print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")
 
@@ -1043,6 +1116,7 @@ def main() -> None:
         "startup": startup,
         "threads": threads,
         "wasi_imports": wasi,
+        "limits": limits,
         "targets": target_rows,
         "seconds": elapsed,
     }

@@ -357,11 +357,17 @@ pub fn import_spec(i: &crate::imports::HostImport) -> String {
 /// the ticker if none runs.
 pub fn timed_body(f: &Function) -> Option<Vec<String>> {
     let mut body = fast_body(f)?;
+    // The thread's tuple carries the state's call counter `_n` after the trap slot.
+    for line in body.iter_mut() {
+        if line.contains("self._local.x_") || line.contains("self._fast_call(") {
+            *line = line.replacen("_a, _ts, ", "_a, _ts, _n, ", 1);
+        }
+    }
     let at = body.iter().position(|l| l.contains("self._fast_call("))? + 1;
     body.splice(
         at..at,
         [
-            "_ts[1] += 1".to_string(),
+            "_n[0] += 1".to_string(),
             "if _IDLE[0]:".to_string(),
             "    _wake()".to_string(),
         ],

@@ -284,10 +284,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def fibonacci_c(self, n: int) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _n, _vQ = self._local.x_fibonacci_c
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_fibonacci_c")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_fibonacci_c")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -305,10 +305,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def crc32(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _a, _ts, _vI = self._local.x_crc32
+            _st, _a, _ts, _n, _vI = self._local.x_crc32
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_crc32")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_crc32")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -327,10 +327,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def rot13(self, text: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_rot13
+            _st, _a, _ts, _n, _vI = self._local.x_rot13
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_rot13")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_rot13")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -350,10 +350,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def xor_bytes(self, a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_xor_bytes
+            _st, _a, _ts, _n, _vI = self._local.x_xor_bytes
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_xor_bytes")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_xor_bytes")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -376,10 +376,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def sum_i32(self, xs: _Sequence[int]) -> int:
         try:
-            _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
+            _st, _a, _ts, _n, _vI, _vi = self._local.x_sum_i32
         except AttributeError:
-            _st, _a, _ts, _vI, _vi = self._fast_call("x_sum_i32")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_sum_i32")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -398,10 +398,10 @@ class _CfibWasmFastTimed(_CfibWasmFast):
 
     def is_even(self, n: int) -> bool:
         try:
-            _a, _ts, _vQ, _vi = self._local.x_is_even
+            _a, _ts, _n, _vQ, _vi = self._local.x_is_even
         except AttributeError:
-            _a, _ts, _vQ, _vi = self._fast_call("x_is_even")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ, _vi = self._fast_call("x_is_even")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

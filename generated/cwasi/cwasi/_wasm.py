@@ -267,10 +267,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
 
     def initialized(self) -> bool:
         try:
-            _a, _ts, _vi = self._local.x_initialized
+            _a, _ts, _n, _vi = self._local.x_initialized
         except AttributeError:
-            _a, _ts, _vi = self._fast_call("x_initialized")
-        _ts[1] += 1
+            _a, _ts, _n, _vi = self._fast_call("x_initialized")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -281,10 +281,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
 
     def table_lookup(self, i: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_table_lookup
+            _a, _ts, _n, _vI = self._local.x_table_lookup
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_table_lookup")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_table_lookup")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -305,10 +305,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
         if not -9223372036854775808 <= n <= 9223372036854775807:
             raise OverflowError(f"format_number(): n={n!r} is out of range for i64")
         try:
-            _st, _a, _ts, _vq, _vI = self._local.x_format_number
+            _st, _a, _ts, _n, _vq, _vI = self._local.x_format_number
         except AttributeError:
-            _st, _a, _ts, _vq, _vI = self._fast_call("x_format_number")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vq, _vI = self._fast_call("x_format_number")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -326,10 +326,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
 
     def str_length(self, text: str) -> int:
         try:
-            _st, _a, _ts, _vI = self._local.x_str_length
+            _st, _a, _ts, _n, _vI = self._local.x_str_length
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_str_length")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_str_length")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -348,10 +348,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
 
     def fibonacci_c(self, n: int) -> int:
         try:
-            _a, _ts, _vI, _vQ = self._local.x_fibonacci_c
+            _a, _ts, _n, _vI, _vQ = self._local.x_fibonacci_c
         except AttributeError:
-            _a, _ts, _vI, _vQ = self._fast_call("x_fibonacci_c")
-        _ts[1] += 1
+            _a, _ts, _n, _vI, _vQ = self._fast_call("x_fibonacci_c")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -369,10 +369,10 @@ class _CwasiWasmFastTimed(_CwasiWasmFast):
 
     def say(self, text: str) -> None:
         try:
-            _st, _a, _ts, _vI = self._local.x_say
+            _st, _a, _ts, _n, _vI = self._local.x_say
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_say")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_say")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

@@ -922,7 +922,7 @@ def _deadline_entry(context: int | None, env: int | None, delta: Any, kind: Any)
         state = _DEADLINE_STATES.get(env or 0)
         if state is not None and state.timeout:
             _TIMED_SEEN[0] = True
-            calls = state.trap_view[1]
+            calls = state.calls[0]
             if calls != state.timed_calls:
                 state.timed_calls, state.timed_ticks = calls, 0
             else:
@@ -1055,8 +1055,10 @@ class State:
         self.timeout = owner._timeout
         self.timed_calls = -1
         self.timed_ticks = 0
-        # The raw calls' trap slot, and the count of timed calls (read at each tick).
-        self.trap = bytearray(16)
+        # The count of timed calls, read by the deadline callback at each tick.
+        self.calls = [0]
+        # The raw calls' trap slot.
+        self.trap = bytearray(8)
         self.trap_view = memoryview(self.trap).cast("Q")
         if INTERRUPTIBLE:
             store.set_epoch_deadline(1)
@@ -1177,7 +1179,9 @@ class State:
         made = self._raw(e.export)
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
-            fast = (made.args, trap, *[made.view(v) for v in e.views])
+            # An instance with a timeout counts its calls (the timed bodies' ``_n``).
+            counted = (self.calls,) if self.timeout else ()
+            fast = (made.args, trap, *counted, *[made.view(v) for v in e.views])
             return (self, *fast) if e.arena else fast
         call = invoker(made, trap, e.params, e.results)
         setattr(self, name, call)
@@ -1188,10 +1192,10 @@ class State:
         made the thread's current one for the call's duration."""
         call: Callable[..., Any] = functools.partial(func, self.store)
         if self.timeout:
-            untimed, calls = call, self.trap_view
+            untimed, calls = call, self.calls
 
             def timed(*args: Any) -> Any:
-                calls[1] += 1  # a new call, for the ticker's deadline checks
+                calls[0] += 1  # a new call, for the ticker's deadline checks
                 if IDLE[0]:
                     wake()
                 return untimed(*args)

@@ -301,10 +301,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def add(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vi = self._local.x_add
+            _a, _ts, _n, _vi = self._local.x_add
         except AttributeError:
-            _a, _ts, _vi = self._fast_call("x_add")
-        _ts[1] += 1
+            _a, _ts, _n, _vi = self._fast_call("x_add")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -326,10 +326,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def divide(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vi = self._local.x_divide
+            _a, _ts, _n, _vi = self._local.x_divide
         except AttributeError:
-            _a, _ts, _vi = self._fast_call("x_divide")
-        _ts[1] += 1
+            _a, _ts, _n, _vi = self._fast_call("x_divide")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -351,10 +351,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def fibonacci(self, n: int) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _n, _vQ = self._local.x_fibonacci
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_fibonacci")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_fibonacci")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -372,10 +372,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def gcd(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_gcd
+            _a, _ts, _n, _vI = self._local.x_gcd
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_gcd")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_gcd")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -397,10 +397,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def is_prime(self, n: int) -> bool:
         try:
-            _a, _ts, _vI, _vi = self._local.x_is_prime
+            _a, _ts, _n, _vI, _vi = self._local.x_is_prime
         except AttributeError:
-            _a, _ts, _vI, _vi = self._fast_call("x_is_prime")
-        _ts[1] += 1
+            _a, _ts, _n, _vI, _vi = self._fast_call("x_is_prime")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -418,10 +418,10 @@ class _FibWasmFastTimed(_FibWasmFast):
 
     def mix(self, arg0: int, arg1: int) -> float:
         try:
-            _a, _ts, _vi, _vq, _vd = self._local.x_mix
+            _a, _ts, _n, _vi, _vq, _vd = self._local.x_mix
         except AttributeError:
-            _a, _ts, _vi, _vq, _vd = self._fast_call("x_mix")
-        _ts[1] += 1
+            _a, _ts, _n, _vi, _vq, _vd = self._fast_call("x_mix")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

@@ -390,10 +390,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def add_via_host(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_add_via_host
+            _a, _ts, _n, _vI = self._local.x_add_via_host
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_add_via_host")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_add_via_host")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -415,10 +415,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def log_text(self, text: str) -> None:
         try:
-            _st, _a, _ts, _vI = self._local.x_log_text
+            _st, _a, _ts, _n, _vI = self._local.x_log_text
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_log_text")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_log_text")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -435,10 +435,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def scale_via_host(self, x: float, k: float) -> float:
         try:
-            _a, _ts, _vd = self._local.x_scale_via_host
+            _a, _ts, _n, _vd = self._local.x_scale_via_host
         except AttributeError:
-            _a, _ts, _vd = self._fast_call("x_scale_via_host")
-        _ts[1] += 1
+            _a, _ts, _n, _vd = self._fast_call("x_scale_via_host")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -456,10 +456,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def big_via_host(self, v: int) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_big_via_host
+            _a, _ts, _n, _vQ = self._local.x_big_via_host
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_big_via_host")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_big_via_host")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -477,10 +477,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def check_via_host(self, data: bytes | bytearray | memoryview) -> bool:
         try:
-            _st, _a, _ts, _vI, _vi = self._local.x_check_via_host
+            _st, _a, _ts, _n, _vI, _vi = self._local.x_check_via_host
         except AttributeError:
-            _st, _a, _ts, _vI, _vi = self._fast_call("x_check_via_host")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_check_via_host")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -499,10 +499,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def neg_via_host(self, v: int) -> int:
         try:
-            _a, _ts, _vi = self._local.x_neg_via_host
+            _a, _ts, _n, _vi = self._local.x_neg_via_host
         except AttributeError:
-            _a, _ts, _vi = self._fast_call("x_neg_via_host")
-        _ts[1] += 1
+            _a, _ts, _n, _vi = self._fast_call("x_neg_via_host")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -520,10 +520,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def call_unannotated(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vi, _vq = self._local.x_call_unannotated
+            _a, _ts, _n, _vi, _vq = self._local.x_call_unannotated
         except AttributeError:
-            _a, _ts, _vi, _vq = self._fast_call("x_call_unannotated")
-        _ts[1] += 1
+            _a, _ts, _n, _vi, _vq = self._fast_call("x_call_unannotated")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -545,10 +545,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def call_host_n(self, n: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_call_host_n
+            _a, _ts, _n, _vI = self._local.x_call_host_n
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_call_host_n")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_call_host_n")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -566,10 +566,10 @@ class _HostcallsWasmFastTimed(_HostcallsWasmFast):
 
     def plain_add(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_plain_add
+            _a, _ts, _n, _vI = self._local.x_plain_add
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_plain_add")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_plain_add")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

@@ -471,10 +471,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
         if not -32768 <= x <= 32767:
             raise OverflowError(f"clamp_i8(): x={x!r} is out of range for i16")
         try:
-            _a, _ts, _vi, _vb = self._local.x_clamp_i8
+            _a, _ts, _n, _vi, _vb = self._local.x_clamp_i8
         except AttributeError:
-            _a, _ts, _vi, _vb = self._fast_call("x_clamp_i8")
-        _ts[1] += 1
+            _a, _ts, _n, _vi, _vb = self._fast_call("x_clamp_i8")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -492,10 +492,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
         try:
-            _st, _a, _ts, _vI, _vd = self._local.x_dot
+            _st, _a, _ts, _n, _vI, _vd = self._local.x_dot
         except AttributeError:
-            _st, _a, _ts, _vI, _vd = self._fast_call("x_dot")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vd = self._fast_call("x_dot")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -517,10 +517,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def half(self, x: float) -> float:
         try:
-            _a, _ts, _vf = self._local.x_half
+            _a, _ts, _n, _vf = self._local.x_half
         except AttributeError:
-            _a, _ts, _vf = self._fast_call("x_half")
-        _ts[1] += 1
+            _a, _ts, _n, _vf = self._fast_call("x_half")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -536,10 +536,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def i64_min(self) -> int:
         try:
-            _a, _ts, _vq = self._local.x_i64_min
+            _a, _ts, _n, _vq = self._local.x_i64_min
         except AttributeError:
-            _a, _ts, _vq = self._fast_call("x_i64_min")
-        _ts[1] += 1
+            _a, _ts, _n, _vq = self._fast_call("x_i64_min")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -550,10 +550,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
         try:
-            _st, _a, _ts, _vI = self._local.x_minmax_i8
+            _st, _a, _ts, _n, _vI = self._local.x_minmax_i8
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_minmax_i8")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_minmax_i8")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -576,10 +576,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
         if not -32768 <= x <= 32767:
             raise OverflowError(f"neg_i16(): x={x!r} is out of range for i16")
         try:
-            _a, _ts, _vi, _vh = self._local.x_neg_i16
+            _a, _ts, _n, _vi, _vh = self._local.x_neg_i16
         except AttributeError:
-            _a, _ts, _vi, _vh = self._fast_call("x_neg_i16")
-        _ts[1] += 1
+            _a, _ts, _n, _vi, _vh = self._fast_call("x_neg_i16")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -597,10 +597,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def not_(self, b: bool) -> bool:
         try:
-            _a, _ts, _vI, _vi = self._local.x_not_
+            _a, _ts, _n, _vI, _vi = self._local.x_not_
         except AttributeError:
-            _a, _ts, _vI, _vi = self._fast_call("x_not_")
-        _ts[1] += 1
+            _a, _ts, _n, _vI, _vi = self._fast_call("x_not_")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _vI[0] = 1 if b else 0
@@ -612,10 +612,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
         try:
-            _st, _a, _ts, _vI = self._local.x_prefix_sums
+            _st, _a, _ts, _n, _vI = self._local.x_prefix_sums
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_prefix_sums")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_prefix_sums")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -635,10 +635,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def ptr_add(self, p: int, n: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_ptr_add
+            _a, _ts, _n, _vI = self._local.x_ptr_add
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_ptr_add")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_ptr_add")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -660,10 +660,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def sum_u16(self, xs: _Sequence[int]) -> int:
         try:
-            _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
+            _st, _a, _ts, _n, _vI, _vQ = self._local.x_sum_u16
         except AttributeError:
-            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_u16")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vQ = self._fast_call("x_sum_u16")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -682,10 +682,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def u32_top(self) -> int:
         try:
-            _a, _ts, _vI = self._local.x_u32_top
+            _a, _ts, _n, _vI = self._local.x_u32_top
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_u32_top")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_u32_top")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -696,10 +696,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
 
     def u64_max(self) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_u64_max
+            _a, _ts, _n, _vQ = self._local.x_u64_max
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_u64_max")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_u64_max")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -713,10 +713,10 @@ class _NumkitWasmFastTimed(_NumkitWasmFast):
         if not 0 <= x <= 65535:
             raise OverflowError(f"wrap_u8(): x={x!r} is out of range for u16")
         try:
-            _a, _ts, _vi, _vB = self._local.x_wrap_u8
+            _a, _ts, _n, _vi, _vB = self._local.x_wrap_u8
         except AttributeError:
-            _a, _ts, _vi, _vB = self._fast_call("x_wrap_u8")
-        _ts[1] += 1
+            _a, _ts, _n, _vi, _vB = self._fast_call("x_wrap_u8")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

@@ -163,10 +163,10 @@ class _RegexkitWasmFastTimed(_RegexkitWasmFast):
 
     def find_all(self, pattern: str, text: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_find_all
+            _st, _a, _ts, _n, _vI = self._local.x_find_all
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_find_all")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_find_all")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -189,10 +189,10 @@ class _RegexkitWasmFastTimed(_RegexkitWasmFast):
 
     def is_match(self, pattern: str, text: str) -> bool:
         try:
-            _st, _a, _ts, _vI, _vi = self._local.x_is_match
+            _st, _a, _ts, _n, _vI, _vi = self._local.x_is_match
         except AttributeError:
-            _st, _a, _ts, _vI, _vi = self._fast_call("x_is_match")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_is_match")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

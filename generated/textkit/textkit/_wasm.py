@@ -424,10 +424,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def byte_len(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _a, _ts, _vI = self._local.x_byte_len
+            _st, _a, _ts, _n, _vI = self._local.x_byte_len
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_byte_len")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_byte_len")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -449,10 +449,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
         if not 0 <= c <= 0xFFFFFFFF:
             raise OverflowError(f"count_char(): c={c!r} is out of range for u32")
         try:
-            _st, _a, _ts, _vI = self._local.x_count_char
+            _st, _a, _ts, _n, _vI = self._local.x_count_char
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_count_char")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_count_char")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -472,10 +472,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def fixed16(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_fixed16
+            _st, _a, _ts, _n, _vI = self._local.x_fixed16
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_fixed16")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_fixed16")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -495,10 +495,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def parse_u32(self, text: str) -> int:
         try:
-            _st, _a, _ts, _vI = self._local.x_parse_u32
+            _st, _a, _ts, _n, _vI = self._local.x_parse_u32
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_parse_u32")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_parse_u32")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -517,10 +517,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def reverse(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_reverse
+            _st, _a, _ts, _n, _vI = self._local.x_reverse
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_reverse")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_reverse")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -541,10 +541,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
     def scale(self, xs: _Sequence[float], k: float) -> list[float]:
         k = _real_arg("scale", "k", k)
         try:
-            _st, _a, _ts, _vI, _vd = self._local.x_scale
+            _st, _a, _ts, _n, _vI, _vd = self._local.x_scale
         except AttributeError:
-            _st, _a, _ts, _vI, _vd = self._fast_call("x_scale")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vd = self._fast_call("x_scale")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -565,10 +565,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def sha256(self, data: bytes | bytearray | memoryview) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_sha256
+            _st, _a, _ts, _n, _vI = self._local.x_sha256
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_sha256")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_sha256")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -588,10 +588,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def sum_bytes(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            _st, _a, _ts, _vI, _vQ = self._local.x_sum_bytes
+            _st, _a, _ts, _n, _vI, _vQ = self._local.x_sum_bytes
         except AttributeError:
-            _st, _a, _ts, _vI, _vQ = self._fast_call("x_sum_bytes")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vQ = self._fast_call("x_sum_bytes")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -610,10 +610,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
 
     def upper(self, text: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_upper
+            _st, _a, _ts, _n, _vI = self._local.x_upper
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_upper")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_upper")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -636,10 +636,10 @@ class _TextkitWasmFastTimed(_TextkitWasmFast):
         if not 0 <= n <= 0xFFFFFFFF:
             raise OverflowError(f"zeros(): n={n!r} is out of range for u32")
         try:
-            _st, _a, _ts, _vI = self._local.x_zeros
+            _st, _a, _ts, _n, _vI = self._local.x_zeros
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_zeros")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_zeros")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

@@ -501,10 +501,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def add(self, a: int, b: int) -> int:
         try:
-            _a, _ts, _vI = self._local.x_add
+            _a, _ts, _n, _vI = self._local.x_add
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_add")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_add")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -529,10 +529,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
         if not 0 <= i <= 0xFFFFFFFF:
             raise OverflowError(f"arg(): i={i!r} is out of range for u32")
         try:
-            _st, _a, _ts, _vI = self._local.x_arg
+            _st, _a, _ts, _n, _vI = self._local.x_arg
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_arg")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_arg")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -550,10 +550,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def arg_count(self) -> int:
         try:
-            _a, _ts, _vI = self._local.x_arg_count
+            _a, _ts, _n, _vI = self._local.x_arg_count
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_arg_count")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_arg_count")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -564,10 +564,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def env_var(self, name: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_env_var
+            _st, _a, _ts, _n, _vI = self._local.x_env_var
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_env_var")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_env_var")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -587,10 +587,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def exit_with(self, code: int) -> None:
         try:
-            _a, _ts, _vI = self._local.x_exit_with
+            _a, _ts, _n, _vI = self._local.x_exit_with
         except AttributeError:
-            _a, _ts, _vI = self._fast_call("x_exit_with")
-        _ts[1] += 1
+            _a, _ts, _n, _vI = self._fast_call("x_exit_with")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -606,10 +606,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def fail(self, message: str) -> None:
         try:
-            _st, _a, _ts, _vI = self._local.x_fail
+            _st, _a, _ts, _n, _vI = self._local.x_fail
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_fail")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_fail")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -626,10 +626,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def fibonacci(self, n: int) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_fibonacci
+            _a, _ts, _n, _vQ = self._local.x_fibonacci
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_fibonacci")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_fibonacci")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -647,10 +647,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def greet(self, name: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_greet
+            _st, _a, _ts, _n, _vI = self._local.x_greet
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_greet")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_greet")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -670,10 +670,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def now_nonzero(self) -> bool:
         try:
-            _a, _ts, _vi = self._local.x_now_nonzero
+            _a, _ts, _n, _vi = self._local.x_now_nonzero
         except AttributeError:
-            _a, _ts, _vi = self._fast_call("x_now_nonzero")
-        _ts[1] += 1
+            _a, _ts, _n, _vi = self._fast_call("x_now_nonzero")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -684,10 +684,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def random_u64(self) -> int:
         try:
-            _a, _ts, _vQ = self._local.x_random_u64
+            _a, _ts, _n, _vQ = self._local.x_random_u64
         except AttributeError:
-            _a, _ts, _vQ = self._fast_call("x_random_u64")
-        _ts[1] += 1
+            _a, _ts, _n, _vQ = self._fast_call("x_random_u64")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         _e = _RAW_CALL(*_a)
@@ -698,10 +698,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def read_file(self, path: str) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_read_file
+            _st, _a, _ts, _n, _vI = self._local.x_read_file
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_read_file")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_read_file")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -721,10 +721,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def read_stdin(self) -> bytes:
         try:
-            _st, _a, _ts, _vI = self._local.x_read_stdin
+            _st, _a, _ts, _n, _vI = self._local.x_read_stdin
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_read_stdin")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_read_stdin")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -741,10 +741,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def word_counts(self, text: str) -> str:
         try:
-            _st, _a, _ts, _vI = self._local.x_word_counts
+            _st, _a, _ts, _n, _vI = self._local.x_word_counts
         except AttributeError:
-            _st, _a, _ts, _vI = self._fast_call("x_word_counts")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI = self._fast_call("x_word_counts")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:
@@ -764,10 +764,10 @@ class _WasiappWasmFastTimed(_WasiappWasmFast):
 
     def write_file(self, path: str, data: bytes | bytearray | memoryview) -> bool:
         try:
-            _st, _a, _ts, _vI, _vi = self._local.x_write_file
+            _st, _a, _ts, _n, _vI, _vi = self._local.x_write_file
         except AttributeError:
-            _st, _a, _ts, _vI, _vi = self._fast_call("x_write_file")
-        _ts[1] += 1
+            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_write_file")
+        _n[0] += 1
         if _IDLE[0]:
             _wake()
         try:

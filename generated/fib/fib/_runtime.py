@@ -922,6 +922,10 @@ def _deadline_entry(context: int | None, env: int | None, delta: Any, kind: Any)
         state = _DEADLINE_STATES.get(env or 0)
         if state is not None and state.timeout:
             _TIMED_SEEN[0] = True
+            if IDLE[0]:
+                # The ticker stopped after its last tick (this callback came late, on a
+                # busy machine): a timed call still runs, so it ticks again.
+                wake()
             calls = state.calls[0]
             if calls != state.timed_calls:
                 state.timed_calls, state.timed_ticks = calls, 0

@@ -118,7 +118,7 @@ class Textkit:
                 if path is None or _HOST_IMPORTS or wasm_only:
                     raise ImportError(
                         "textkit: no backend can load: wasmtime-py is not installed "
-                        "(pip install 'wasmtime>=40,<51')"
+                        "(pip install 'wasmtime>=45,<51')"
                         + (
                             "; the native backend cannot serve host imports, WASI settings or limits"
                             if _HOST_IMPORTS or wasm_only

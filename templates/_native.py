@@ -184,6 +184,13 @@ class _{{ class }}Native({{ class }}):
         self._f_{{ f.name }} = _bind(lib, path, {{ f.export_literal }}, {{ f.argtypes }}, {{ f.restype }})
 {%- endfor %}
         return self
+
+    def __copy__(self) -> _{{ class }}Native:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _{{ class }}Native.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
 {% for f in functions %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
 {%- for line in f.native_body %}

@@ -89,6 +89,11 @@ class _{{ class }}Wasm({{ class }}, _rt.Instance):
         self = object.__new__(backend)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
+
+    def __copy__(self) -> _{{ class }}Wasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
 {% for f in functions %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
 {%- for line in f.body %}

@@ -12,6 +12,7 @@ from collections.abc import Callable as _Callable
 from collections.abc import Mapping as _Mapping
 from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
+from typing import NoReturn as _NoReturn
 
 from ._errors import (
     CfibError,
@@ -153,6 +154,22 @@ class Cfib:
         max_memory: int | None = None,
     ) -> None:
         """Backends are set up in ``__new__``; nothing to do here."""
+
+    def __copy__(self) -> Cfib:
+        """A new instance on the same backend with the same settings (shared, not copied).
+        Guest state is not copied: the copy's wasm instances start fresh, as a new thread's
+        do; on the native backend every instance shares the library's globals anyway."""
+        raise NotImplementedError
+
+    def __deepcopy__(self, memo: dict[int, _Any]) -> Cfib:
+        """The same as ``copy.copy()``: a new instance with the same settings."""
+        return self.__copy__()
+
+    def __reduce_ex__(self, protocol: _Any) -> _NoReturn:
+        raise TypeError(
+            "cannot pickle a cfib.Cfib instance: it holds wasm instances or a loaded "
+            "native library; make a new Cfib where it would be unpickled"
+        )
 
     def fibonacci_c(self, n: int) -> int:
         """The n-th Fibonacci number, by naive recursion (slow on purpose)."""

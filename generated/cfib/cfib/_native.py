@@ -177,6 +177,13 @@ class _CfibNative(Cfib):
         self._f_is_even = _bind(lib, path, "is_even", [_ctypes.c_uint64], _ctypes.c_bool)
         return self
 
+    def __copy__(self) -> _CfibNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _CfibNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def fibonacci_c(self, n: int) -> int:
         try:
             _bad = n >> 64

@@ -84,6 +84,11 @@ class _CfibWasm(Cfib, _rt.Instance):
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
+    def __copy__(self) -> _CfibWasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
+
     def fibonacci_c(self, n: int) -> int:
         n = _index_arg("fibonacci_c", "n", n)
         if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:

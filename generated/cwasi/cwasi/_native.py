@@ -176,6 +176,13 @@ class _CwasiNative(Cwasi):
         self._f_say = _bind(lib, path, "say", [_ctypes.c_void_p, _ctypes.c_size_t], None)
         return self
 
+    def __copy__(self) -> _CwasiNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _CwasiNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def initialized(self) -> bool:
         _f = self._f_initialized
         try:

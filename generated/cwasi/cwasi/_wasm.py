@@ -83,6 +83,11 @@ class _CwasiWasm(Cwasi, _rt.Instance):
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
+    def __copy__(self) -> _CwasiWasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
+
     def initialized(self) -> bool:
         _st = self._state()
         try:

@@ -71,6 +71,13 @@ class _FibNative(Fib):
         self._f_mix = _bind(lib, path, "mix", [_ctypes.c_int32, _ctypes.c_int64], _ctypes.c_double)
         return self
 
+    def __copy__(self) -> _FibNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _FibNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def add(self, a: int, b: int) -> int:
         try:
             _bad = (a + 0x80000000 | b + 0x80000000) >> 32

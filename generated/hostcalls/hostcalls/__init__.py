@@ -11,6 +11,7 @@ import threading as _threading
 from collections.abc import Callable as _Callable
 from collections.abc import Mapping as _Mapping
 from typing import Any as _Any
+from typing import NoReturn as _NoReturn
 
 from ._errors import (
     HostcallsError,
@@ -164,6 +165,22 @@ class Hostcalls:
         max_memory: int | None = None,
     ) -> None:
         """Backends are set up in ``__new__``; nothing to do here."""
+
+    def __copy__(self) -> Hostcalls:
+        """A new instance on the same backend with the same settings (shared, not copied).
+        Guest state is not copied: the copy's wasm instances start fresh, as a new thread's
+        do; on the native backend every instance shares the library's globals anyway."""
+        raise NotImplementedError
+
+    def __deepcopy__(self, memo: dict[int, _Any]) -> Hostcalls:
+        """The same as ``copy.copy()``: a new instance with the same settings."""
+        return self.__copy__()
+
+    def __reduce_ex__(self, protocol: _Any) -> _NoReturn:
+        raise TypeError(
+            "cannot pickle a hostcalls.Hostcalls instance: it holds wasm instances or a loaded "
+            "native library; make a new Hostcalls where it would be unpickled"
+        )
 
     def add_via_host(self, a: int, b: int) -> int:
         """host_add(a, b), called from the guest."""

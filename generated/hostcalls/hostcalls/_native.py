@@ -182,6 +182,13 @@ class _HostcallsNative(Hostcalls):
         self._f_plain_add = _bind(lib, path, "plain_add", None, _ctypes.c_uint32)
         return self
 
+    def __copy__(self) -> _HostcallsNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _HostcallsNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def add_via_host(self, a: int, b: int) -> int:
         try:
             _bad = (a | b) >> 32

@@ -191,6 +191,13 @@ class _NumkitNative(Numkit):
         self._f_wrap_u8 = _bind(lib, path, "wrap_u8", None, _ctypes.c_uint8)
         return self
 
+    def __copy__(self) -> _NumkitNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _NumkitNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def clamp_i8(self, x: int) -> int:
         try:
             _bad = (x + 32768) >> 16

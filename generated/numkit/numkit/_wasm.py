@@ -92,6 +92,11 @@ class _NumkitWasm(Numkit, _rt.Instance):
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
+    def __copy__(self) -> _NumkitWasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
+
     def clamp_i8(self, x: int) -> int:
         x = _index_arg("clamp_i8", "x", x)
         if not -32768 <= x <= 32767:

@@ -168,6 +168,13 @@ class _RegexkitNative(Regexkit):
         self._f_is_match = _bind(lib, path, "is_match", [_ctypes.c_void_p, _ctypes.c_size_t, _ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_bool)
         return self
 
+    def __copy__(self) -> _RegexkitNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _RegexkitNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def find_all(self, pattern: str, text: str) -> str:
         _f = self._f_find_all
         if self._arena_lock is None:

@@ -185,6 +185,13 @@ class _TextkitNative(Textkit):
         self._f_zeros = _bind(lib, path, "zeros", [_ctypes.c_uint32], _ctypes.c_void_p)
         return self
 
+    def __copy__(self) -> _TextkitNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _TextkitNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def byte_len(self, data: bytes | bytearray | memoryview) -> int:
         _f = self._f_byte_len
         if self._arena_lock is None:

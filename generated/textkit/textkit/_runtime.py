@@ -1075,7 +1075,10 @@ class State:
         if spec.wasi:
             config = rt.wasi_config(owner._wasi)
             weakref.finalize(self, _release_outputs, _set_outputs(config, owner._wasi or Wasi()))
-            store.set_wasi(config)
+            try:
+                store.set_wasi(config)
+            except wt.WasmtimeError as error:
+                raise wasmtime_failure(spec, "cannot set up WASI", error) from None
         self.store = store
         self.memory_bytes = -1
         self.memory_view: memoryview[int] = memoryview(b"")
@@ -1092,12 +1095,11 @@ class State:
         try:
             instance = pre.instantiate(store)
         except (wt.Trap, wt.WasmtimeError) as error:
-            pending = _take_pending()
-            if isinstance(pending, _ExitRequest):
-                raise spec.exit("start", pending.code) from None
-            if pending is not None:
-                raise pending
-            raise spec.error(f"{spec.package}: cannot instantiate the module: {error}") from None
+            # The start function trapped, exited, or a host function it called raised.
+            if isinstance(error, (wt.Trap, wt.ExitTrap)) or "exc" in _PENDING.__dict__:
+                raise_trap(spec, "start", error)
+            # No room for the instance's memory (address space: see memory_reservation).
+            raise wasmtime_failure(spec, "cannot instantiate the module", error) from None
         finally:
             if spec.imports:
                 _CURRENT.state = previous
@@ -1114,9 +1116,12 @@ class State:
                 self.alloc = bind(rt.func(exports, "bump_alloc"))
                 self.reset_raw = bind(rt.func(exports, "bump_reset"))
             if use_memory:
-                memory = exports["memory"]
+                try:
+                    memory: Any = exports["memory"]
+                except KeyError:
+                    memory = None
                 if not isinstance(memory, wt.Memory):
-                    raise spec.error(f"{spec.package}: export 'memory' is not a memory")
+                    raise spec.error(f"{spec.package}: the module does not export a memory 'memory'")
                 self.memory_base = functools.partial(self._public_memory_base, memory, store)
                 self.memory_size = functools.partial(memory.data_len, store)
             for e in spec.exports:
@@ -1414,13 +1419,24 @@ class Runtime:
         with self.lock:
             compiled = self._compiled.get(stack)
             if compiled is None:
-                engine = wt.Engine(_engine_config(stack))
+                spec = self.spec
+                try:
+                    reservation = memory_reservation()
+                except ValueError as error:
+                    raise spec.error(f"{spec.package}: {error}") from None
+                engine = wt.Engine(_engine_config(stack, reservation))
                 kind = "epoch" if INTERRUPTIBLE else "default"
-                module = self._module(engine, f"{kind}-stack{stack // 1024}k" if stack else kind)
+                key = f"{kind}-stack{stack // 1024}k" if stack else kind
+                if reservation is not None:  # it changes the compiled code (bounds checks)
+                    key += f"-res{reservation:x}"
+                module = self._module(engine, key)
                 self._check_exports(module)
                 linker = wt.Linker(engine)
-                if self.spec.wasi:
-                    linker.define_wasi()
+                if spec.wasi:
+                    try:
+                        linker.define_wasi()
+                    except wt.WasmtimeError as error:
+                        raise wasmtime_failure(spec, "cannot define the WASI imports", error) from None
                     linker.allow_shadowing = True
                     self._define(linker, _ProcExit())
                 for host in self.hosts:
@@ -1428,7 +1444,7 @@ class Runtime:
                 try:
                     pre = linker.instantiate_pre(module)
                 except wt.WasmtimeError as error:
-                    raise self.spec.error(f"{self.spec.package}: cannot link the module: {error}") from None
+                    raise wasmtime_failure(spec, "cannot link the module", error) from None
                 # The linker's host functions are kept alive by the InstancePre.
                 compiled = self._compiled[stack] = (engine, pre)
             return compiled
@@ -1451,7 +1467,7 @@ class Runtime:
             try:
                 module = wt.Module(engine, wasm)
             except wt.WasmtimeError as error:
-                raise spec.error(f"{spec.package}: cannot compile the module: {error}") from None
+                raise wasmtime_failure(spec, "cannot compile the module", error) from None
             # Cache only the module this package was generated from.
             if files and hashlib.sha256(wasm).hexdigest() == spec.sha256:
                 store_cached(module, files)
@@ -1461,11 +1477,14 @@ class Runtime:
         """Every export the package calls has the type it was generated for (checked once
         per process: every instance is made from this module)."""
         found: dict[str, str] = {}
-        for e in module.exports:
-            if isinstance(e.type, wt.FuncType):
-                params = ", ".join(str(t) for t in e.type.params)
-                results = ", ".join(str(t) for t in e.type.results)
-                found[e.name] = f"({params}) -> ({results})"
+        try:
+            for e in module.exports:
+                if isinstance(e.type, wt.FuncType):
+                    params = ", ".join(str(t) for t in e.type.params)
+                    results = ", ".join(str(t) for t in e.type.results)
+                    found[e.name] = f"({params}) -> ({results})"
+        except wt.WasmtimeError as error:
+            raise wasmtime_failure(self.spec, "cannot read the module's exports", error) from None
         wanted = [(e.export, e.signature) for e in self.spec.exports]
         if self.spec.arena:
             wanted += [("bump_alloc", "(i32) -> (i32)"), ("bump_reset", "() -> ()")]
@@ -1495,8 +1514,8 @@ class Runtime:
                 ty.ptr(), _HOST_ENTRY, ctypes.c_void_p(len(_HOST_TABLE) - 1), None,
             )
             if error:
-                message = str(wt.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(wffi.wasmtime_error_t))))
-                raise self.spec.error(f"{self.spec.package}: cannot define {host.key}: {message}")
+                failure = wt.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(wffi.wasmtime_error_t)))
+                raise wasmtime_failure(self.spec, f"cannot define {host.key}", failure)
             return
 
         bits = {"i32": 32, "i64": 64}.get(spec.core_results[0], 0) if spec.core_results else 0
@@ -1513,23 +1532,37 @@ class Runtime:
                 result -= 1 << bits  # wasmtime-py takes signed values
             return result
 
-        linker.define_func(spec.module, spec.name, ty, public)
+        try:
+            linker.define_func(spec.module, spec.name, ty, public)
+        except wt.WasmtimeError as error:
+            raise wasmtime_failure(self.spec, f"cannot define {host.key}", error) from None
 
     def func(self, exports: Any, name: str) -> wt.Func:
-        func = exports[name]
+        try:
+            func = exports[name]
+        except KeyError:
+            func = None
         if not isinstance(func, wt.Func):
-            raise self.spec.error(f"{self.spec.package}: export {name!r} is not a function")
+            raise self.spec.error(f"{self.spec.package}: the module does not export a function {name!r}")
         return func
 
     def wasi_config(self, wasi: Wasi | None) -> wt.WasiConfig:
         """A new WASI context for one store (a context is consumed by the store)."""
+        spec = self.spec
         wasi = wasi or Wasi()
         config = wt.WasiConfig()
-        config.argv = list(wasi.args) if wasi.args is not None else [self.spec.package]
-        config.env = list(wasi.env.items())
+        try:
+            config.argv = list(wasi.args) if wasi.args is not None else [spec.package]
+            config.env = list(wasi.env.items())
+        except wt.WasmtimeError as error:
+            raise wasmtime_failure(spec, "cannot set the WASI arguments and environment", error) from None
         for dirs, writable in ((wasi.dirs, False), (wasi.writable_dirs, True)):
             for guest, host in dirs.items():
-                _preopen(config, os.fspath(host), guest, writable)
+                try:
+                    _preopen(config, os.fspath(host), guest, writable)
+                except wt.WasmtimeError as error:
+                    what = f"cannot preopen {os.fspath(host)!r} as the WASI directory {guest!r}"
+                    raise wasmtime_failure(spec, what, error) from None
         if wasi.stdin:
             import tempfile
 
@@ -1537,7 +1570,10 @@ class Runtime:
             with tempfile.NamedTemporaryFile(prefix="wasm2py-stdin-") as f:
                 f.write(wasi.stdin)
                 f.flush()
-                config.stdin_file = f.name
+                try:
+                    config.stdin_file = f.name
+                except wt.WasmtimeError as error:
+                    raise wasmtime_failure(spec, "cannot set the WASI stdin", error) from None
         return config
 
 
@@ -1564,6 +1600,79 @@ _VALTYPES: dict[str, Callable[[], wt.ValType]] = (
 )
 _RUNTIMES: list[Runtime] = []
 
+# ---------------------------------------------------------------------------------------
+# wasmtime's errors outside a guest call, as the package's exceptions.
+
+# Each thread's instance reserves address space for the guest's linear memory: by default
+# 4 GiB plus guard pages (which spares guest code its bounds checks), which a process
+# under `ulimit -v` may not have. WASM2PY_MEMORY_RESERVATION=BYTES reserves less.
+RESERVATION_ENV = "WASM2PY_MEMORY_RESERVATION"
+_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# What wasmtime says when memory or address space cannot be had (mmap, the system's
+# ENOMEM, its own allocation failures, Windows' VirtualAlloc).
+_NO_MEMORY = ("mmap failed", "failed to reserve", "cannot allocate memory", "os error 12", "out of memory", "virtualalloc")
+
+
+def memory_reservation() -> int | None:
+    """``WASM2PY_MEMORY_RESERVATION`` in bytes, None when unset or empty: a number of bytes,
+    optionally with a ``K``, ``M`` or ``G`` suffix (KiB, MiB, GiB), at most ``4G``.
+
+    Each instance's memory then reserves that much address space plus guard pages (not
+    4 GiB), and that much again beyond its size when it grows past it (wasmtime moves it);
+    guest code then checks its memory bounds explicitly (no cost measured on sha256 or
+    fibonacci). Engines with a reservation compile separately and are cached under their
+    own key. Raises ValueError for any other value."""
+    raw = os.environ.get(RESERVATION_ENV, "").strip()
+    if not raw:
+        return None
+    digits, unit = (raw[:-1].rstrip(), _UNITS[raw[-1].lower()]) if raw[-1].lower() in _UNITS else (raw, 1)
+    if not (digits.isascii() and digits.isdigit()) or int(digits) * unit > 1 << 32:
+        raise ValueError(
+            f"{RESERVATION_ENV}={raw!r} is not a number of bytes up to 4G (e.g. 67108864 or 64M)"
+        )
+    return int(digits) * unit
+
+
+def wasmtime_message(error: BaseException) -> str:
+    """wasmtime's message on one line, its causes joined by ': '."""
+    parts = []
+    for line in str(error).splitlines():
+        line = line.strip()
+        head, colon, rest = line.partition(": ")
+        if colon and head.isdigit():  # a numbered cause, "0: ..."
+            line = rest
+        if line and line != "Caused by:":
+            parts.append(line)
+    return ": ".join(parts) or type(error).__name__
+
+
+def wasmtime_failure(spec: Spec, what: str, error: BaseException) -> Exception:
+    """The package's exception for a wasmtime error outside a guest call (``what`` failed):
+    ``MemoryError``, saying what to do, when memory or address space could not be had
+    (a thread's instance reserves 4 GiB of it by default), else ``{Class}Error``."""
+    said = wasmtime_message(error)
+    message = f"{spec.package}: {what}: {said}"
+    if not any(sign in said.lower() for sign in _NO_MEMORY):
+        return spec.error(message)
+    try:
+        reservation = memory_reservation()
+    except ValueError:
+        reservation = None
+    if reservation is None:
+        hint = (
+            "each thread's instance reserves 4 GiB of address space for the guest's memory, plus "
+            f"guard pages; set {RESERVATION_ENV}=BYTES to reserve less (e.g. {RESERVATION_ENV}=64M), "
+            "use fewer threads, or allow the process more address space (ulimit -v)"
+        )
+    else:
+        hint = (
+            f"each thread's instance reserves {RESERVATION_ENV}={reservation} bytes of address space, "
+            "plus guard pages; reserve less, use fewer threads, or allow the process more address "
+            "space (ulimit -v)"
+        )
+    return MemoryError(f"{message}; {hint}")
+
+
 # wasmtime's compile threads (a thread pool started the first time a module compiles) do
 # not exist in a child made by os.fork(), and a parallel compile there would wait for them
 # forever. Every package's runtime records, on the wasmtime module they all share, the
@@ -1571,10 +1680,16 @@ _RUNTIMES: list[Runtime] = []
 _PID_MARK = "_wasm2py_engine_pid"
 
 
-def _engine_config(stack: int) -> wt.Config:
+def _engine_config(stack: int, reservation: int | None = None) -> wt.Config:
     """The engine configuration: ``stack`` bounds the wasm stack (0: wasmtime's default);
-    after a fork, modules compile on the calling thread."""
+    ``reservation`` is the address space each memory reserves (None: wasmtime's default,
+    see :func:`memory_reservation`); after a fork, modules compile on the calling thread."""
     config = wt.Config()
+    if reservation is not None:
+        # Also the headroom reserved when a memory grows past it and moves (not part of
+        # the compiled code, unlike the reservation itself).
+        config.memory_reservation = reservation
+        config.memory_reservation_for_growth = reservation
     # Guests check an epoch at function entries and loop heads, so that a call can be
     # stopped from outside (at exit: see close_all). It costs guest code (bench/README.md);
     # WASM2PY_INTERRUPTIBLE=0 turns it off.

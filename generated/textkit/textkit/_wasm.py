@@ -89,6 +89,11 @@ class _TextkitWasm(Textkit, _rt.Instance):
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
+    def __copy__(self) -> _TextkitWasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
+
     def byte_len(self, data: bytes | bytearray | memoryview) -> int:
         _st = self._state()
         try:

@@ -192,6 +192,13 @@ class _WasiappNative(Wasiapp):
         self._f_write_file = _bind(lib, path, "write_file", [_ctypes.c_void_p, _ctypes.c_size_t, _ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_bool)
         return self
 
+    def __copy__(self) -> _WasiappNative:
+        """A new instance on the same loaded library, with this one's settings."""
+        new = object.__new__(type(self))
+        for name in _WasiappNative.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
     def add(self, a: int, b: int) -> int:
         try:
             _bad = (a | b) >> 32

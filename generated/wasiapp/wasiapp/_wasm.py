@@ -91,6 +91,11 @@ class _WasiappWasm(Wasiapp, _rt.Instance):
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
+    def __copy__(self) -> _WasiappWasm:
+        """A new instance with this one's settings (``imports``, ``wasi``, ``timeout``,
+        ``max_memory``, shared); its guests start fresh, as a new thread's do."""
+        return self._create(self._imports, self._wasi, self._timeout, self._max_memory)
+
     def add(self, a: int, b: int) -> int:
         a = _index_arg("add", "a", a)
         b = _index_arg("add", "b", b)

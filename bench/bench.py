@@ -894,8 +894,8 @@ def bench_threads(settings: Settings, fib: ModuleType) -> dict[str, Any]:
 
 
 def bench_limits(settings: Settings, fib: ModuleType) -> dict[str, Any]:
-    """A scalar call on an instance with a timeout against one without (the timed bodies
-    count each call for the ticker), and guest work compiled with epoch interruption (the
+    """A scalar call on an instance with a timeout against one without (the same bodies;
+    the deadline callback tells the calls apart), and guest work compiled with epoch interruption (the
     default: Ctrl-C, timeouts, stopping calls at exit) against without
     (WASM2PY_INTERRUPTIBLE=0), in copies of the packages loaded side by side."""
     import regexkit

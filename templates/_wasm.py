@@ -39,8 +39,6 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
-_IDLE = _rt.IDLE
-_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="{{ package }}",
@@ -83,10 +81,7 @@ class _{{ class }}Wasm({{ class }}, _rt.Instance):
         timeout: float | None = None,
         max_memory: int | None = None,
     ) -> _{{ class }}Wasm:
-        backend: type[_{{ class }}Wasm] = _{{ class }}Wasm
-        if FAST_PATH:
-            backend = _{{ class }}WasmFast if timeout is None else _{{ class }}WasmFastTimed
-        self = object.__new__(backend)
+        self = object.__new__(_{{ class }}WasmFast if FAST_PATH else _{{ class }}Wasm)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
@@ -115,16 +110,3 @@ class _{{ class }}WasmFast(_{{ class }}Wasm):
 {% endif %}
 {%- endfor %}
 
-class _{{ class }}WasmFastTimed(_{{ class }}WasmFast):
-    """{{ class }} on the fast path, for an instance with a timeout: each call is counted
-    for the ticker's deadline checks."""
-
-    __slots__ = ()
-{% for f in functions %}
-{%- if let Some(body) = f.timed_body %}
-    def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
-{%- for line in body %}
-        {{ line }}
-{%- endfor %}
-{% endif %}
-{%- endfor -%}

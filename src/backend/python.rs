@@ -28,8 +28,6 @@ pub struct FnView {
     pub native_body: Vec<String>,
     /// Fast path: the specialised body, if the function has one.
     pub fast_body: Option<Vec<String>>,
-    /// The fast body of an instance with a timeout.
-    pub timed_body: Option<Vec<String>>,
     /// The runtime's description of the export, a Python expression.
     pub export_spec: String,
     /// The native backend's `argtypes` list and `restype`, as Python expressions.
@@ -62,7 +60,6 @@ impl FnView {
             body: super::wasm::body(f),
             fast_body: super::wasm::fast_body(f),
             export_spec: super::wasm::export_spec(f),
-            timed_body: super::wasm::timed_body(f),
             native_body: super::native::body(f),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),

@@ -351,26 +351,3 @@ pub fn import_spec(i: &crate::imports::HostImport) -> String {
         tuple(i.core.results.iter().map(|t| py_str(t.name())).collect()),
     )
 }
-
-/// The fast body of an instance with a timeout: the same, counting each call in the
-/// thread's slot buffer (the ticker's deadline checks tell calls apart by it) and waking
-/// the ticker if none runs.
-pub fn timed_body(f: &Function) -> Option<Vec<String>> {
-    let mut body = fast_body(f)?;
-    // The thread's tuple carries the state's call counter `_n` after the trap slot.
-    for line in body.iter_mut() {
-        if line.contains("self._local.x_") || line.contains("self._fast_call(") {
-            *line = line.replacen("_a, _ts, ", "_a, _ts, _n, ", 1);
-        }
-    }
-    let at = body.iter().position(|l| l.contains("self._fast_call("))? + 1;
-    body.splice(
-        at..at,
-        [
-            "_n[0] += 1".to_string(),
-            "if _IDLE[0]:".to_string(),
-            "    _wake()".to_string(),
-        ],
-    );
-    Some(body)
-}

@@ -135,6 +135,50 @@ def test_timeouts_hold_in_every_thread(limits: Any) -> None:
     assert sorted(outcomes) == ["2"] * 4 + ["timeout"] * 4
 
 
+PARK_AND_WAKE_SCRIPT = """
+    import random, threading, time
+    import limits_user
+
+    def run(seed):
+        rng = random.Random(seed)
+        instance = limits_user.LimitsUser(timeout=0.05)
+        for _ in range(25):
+            for _ in range(rng.randrange(50)):
+                assert instance.add(2, 3) == 5
+            instance.count(rng.randrange(2_000_000))
+            time.sleep(rng.random() * 0.04)  # long enough, often, for the ticker to park
+            started = time.monotonic()
+            try:
+                instance.spin()
+            except limits_user.LimitsUserTimeout:
+                elapsed = time.monotonic() - started
+                assert 0.05 <= elapsed < 1.0, elapsed
+            else:
+                raise AssertionError("spin() returned")
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("done", flush=True)
+"""
+
+
+def test_timeouts_hold_while_the_ticker_parks_and_wakes(limits: Any) -> None:
+    # Short timed calls, pauses that let the ticker park, then a call that never ends: each
+    # must be stopped (a ticker parked while a timed guest ran hung here).
+    child = run_python(PARK_AND_WAKE_SCRIPT, limits.OUT)
+    try:
+        out, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+        pytest.fail(f"a timed call was never stopped\n{out}\n{err}")
+    assert child.returncode == 0, err
+    assert out == "done\n", (out, err)
+
+
 def test_an_instance_without_a_timeout_is_not_stopped_by_another_ones(limits: Any) -> None:
     timed = limits.LimitsUser(timeout=0.1)
     free = limits.LimitsUser()

@@ -33,8 +33,6 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
-_IDLE = _rt.IDLE
-_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="cfib",
@@ -77,10 +75,7 @@ class _CfibWasm(Cfib, _rt.Instance):
         timeout: float | None = None,
         max_memory: int | None = None,
     ) -> _CfibWasm:
-        backend: type[_CfibWasm] = _CfibWasm
-        if FAST_PATH:
-            backend = _CfibWasmFast if timeout is None else _CfibWasmFastTimed
-        self = object.__new__(backend)
+        self = object.__new__(_CfibWasmFast if FAST_PATH else _CfibWasm)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
@@ -280,144 +275,3 @@ class _CfibWasmFast(_CfibWasm):
         _r: int = _vi[0]
         return _r != 0
 
-
-class _CfibWasmFastTimed(_CfibWasmFast):
-    """Cfib on the fast path, for an instance with a timeout: each call is counted
-    for the ticker's deadline checks."""
-
-    __slots__ = ()
-
-    def fibonacci_c(self, n: int) -> int:
-        try:
-            _a, _ts, _n, _vQ = self._local.x_fibonacci_c
-        except AttributeError:
-            _a, _ts, _n, _vQ = self._fast_call("x_fibonacci_c")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vQ[0] = n
-        except (ValueError, TypeError):
-            n = _index_arg("fibonacci_c", "n", n)
-            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-                raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u64")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("fibonacci_c", _e, _ts)
-        _r: int = _vQ[0]
-        return _r
-
-    def crc32(self, data: bytes | bytearray | memoryview) -> int:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_crc32
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_crc32")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_bytes("crc32", data)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("crc32", _e, _ts)
-            _r: int = _vI[0]
-            return _r
-        except _TRAPS as _e:
-            self._trap("crc32", _e)
-        finally:
-            _st.reset()
-
-    def rot13(self, text: str) -> str:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_rot13
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_rot13")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_str("rot13", text)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("rot13", _e, _ts)
-            _r: int = _vI[0]
-            _out: str = _st.get_str("rot13", _r)
-            return _out
-        except _TRAPS as _e:
-            self._trap("rot13", _e)
-        finally:
-            _st.reset()
-
-    def xor_bytes(self, a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview) -> bytes:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_xor_bytes
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_xor_bytes")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_bytes("xor_bytes", a)
-            _p1, _n1 = _st.put_bytes("xor_bytes", b)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _vI[8] = _p1
-            _vI[12] = _n1
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("xor_bytes", _e, _ts)
-            _r: int = _vI[0]
-            _out: bytes = _st.get_bytes("xor_bytes", _r)
-            return _out
-        except _TRAPS as _e:
-            self._trap("xor_bytes", _e)
-        finally:
-            _st.reset()
-
-    def sum_i32(self, xs: _Sequence[int]) -> int:
-        try:
-            _st, _a, _ts, _n, _vI, _vi = self._local.x_sum_i32
-        except AttributeError:
-            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_sum_i32")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_list("sum_i32", xs, "i")
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("sum_i32", _e, _ts)
-            _r: int = _vi[0]
-            return _r
-        except _TRAPS as _e:
-            self._trap("sum_i32", _e)
-        finally:
-            _st.reset()
-
-    def is_even(self, n: int) -> bool:
-        try:
-            _a, _ts, _n, _vQ, _vi = self._local.x_is_even
-        except AttributeError:
-            _a, _ts, _n, _vQ, _vi = self._fast_call("x_is_even")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vQ[0] = n
-        except (ValueError, TypeError):
-            n = _index_arg("is_even", "n", n)
-            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-                raise OverflowError(f"is_even(): n={n!r} is out of range for u64")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("is_even", _e, _ts)
-        _r: int = _vi[0]
-        return _r != 0

@@ -32,8 +32,6 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
-_IDLE = _rt.IDLE
-_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="cwasi",
@@ -76,10 +74,7 @@ class _CwasiWasm(Cwasi, _rt.Instance):
         timeout: float | None = None,
         max_memory: int | None = None,
     ) -> _CwasiWasm:
-        backend: type[_CwasiWasm] = _CwasiWasm
-        if FAST_PATH:
-            backend = _CwasiWasmFast if timeout is None else _CwasiWasmFastTimed
-        self = object.__new__(backend)
+        self = object.__new__(_CwasiWasmFast if FAST_PATH else _CwasiWasm)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
@@ -263,131 +258,3 @@ class _CwasiWasmFast(_CwasiWasm):
         finally:
             _st.reset()
 
-
-class _CwasiWasmFastTimed(_CwasiWasmFast):
-    """Cwasi on the fast path, for an instance with a timeout: each call is counted
-    for the ticker's deadline checks."""
-
-    __slots__ = ()
-
-    def initialized(self) -> bool:
-        try:
-            _a, _ts, _n, _vi = self._local.x_initialized
-        except AttributeError:
-            _a, _ts, _n, _vi = self._fast_call("x_initialized")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("initialized", _e, _ts)
-        _r: int = _vi[0]
-        return _r != 0
-
-    def table_lookup(self, i: int) -> int:
-        try:
-            _a, _ts, _n, _vI = self._local.x_table_lookup
-        except AttributeError:
-            _a, _ts, _n, _vI = self._fast_call("x_table_lookup")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vI[0] = i
-        except (ValueError, TypeError):
-            i = _index_arg("table_lookup", "i", i)
-            if not 0 <= i <= 0xFFFFFFFF:
-                raise OverflowError(f"table_lookup(): i={i!r} is out of range for u32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("table_lookup", _e, _ts)
-        _r: int = _vI[0]
-        return _r
-
-    def format_number(self, n: int) -> str:
-        n = _index_arg("format_number", "n", n)
-        if not -9223372036854775808 <= n <= 9223372036854775807:
-            raise OverflowError(f"format_number(): n={n!r} is out of range for i64")
-        try:
-            _st, _a, _ts, _n, _vq, _vI = self._local.x_format_number
-        except AttributeError:
-            _st, _a, _ts, _n, _vq, _vI = self._fast_call("x_format_number")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vq[0] = n
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("format_number", _e, _ts)
-            _r: int = _vI[0]
-            _out: str = _st.get_str("format_number", _r)
-            return _out
-        except _TRAPS as _e:
-            self._trap("format_number", _e)
-        finally:
-            _st.reset()
-
-    def str_length(self, text: str) -> int:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_str_length
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_str_length")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_str("str_length", text)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("str_length", _e, _ts)
-            _r: int = _vI[0]
-            return _r
-        except _TRAPS as _e:
-            self._trap("str_length", _e)
-        finally:
-            _st.reset()
-
-    def fibonacci_c(self, n: int) -> int:
-        try:
-            _a, _ts, _n, _vI, _vQ = self._local.x_fibonacci_c
-        except AttributeError:
-            _a, _ts, _n, _vI, _vQ = self._fast_call("x_fibonacci_c")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vI[0] = n
-        except (ValueError, TypeError):
-            n = _index_arg("fibonacci_c", "n", n)
-            if not 0 <= n <= 0xFFFFFFFF:
-                raise OverflowError(f"fibonacci_c(): n={n!r} is out of range for u32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("fibonacci_c", _e, _ts)
-        _r: int = _vQ[0]
-        return _r
-
-    def say(self, text: str) -> None:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_say
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_say")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_str("say", text)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("say", _e, _ts)
-        except _TRAPS as _e:
-            self._trap("say", _e)
-        finally:
-            _st.reset()

@@ -32,8 +32,6 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
-_IDLE = _rt.IDLE
-_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="fib",
@@ -76,10 +74,7 @@ class _FibWasm(Fib, _rt.Instance):
         timeout: float | None = None,
         max_memory: int | None = None,
     ) -> _FibWasm:
-        backend: type[_FibWasm] = _FibWasm
-        if FAST_PATH:
-            backend = _FibWasmFast if timeout is None else _FibWasmFastTimed
-        self = object.__new__(backend)
+        self = object.__new__(_FibWasmFast if FAST_PATH else _FibWasm)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
@@ -297,151 +292,3 @@ class _FibWasmFast(_FibWasm):
         _r: float = _vd[0]
         return _r
 
-
-class _FibWasmFastTimed(_FibWasmFast):
-    """Fib on the fast path, for an instance with a timeout: each call is counted
-    for the ticker's deadline checks."""
-
-    __slots__ = ()
-
-    def add(self, a: int, b: int) -> int:
-        try:
-            _a, _ts, _n, _vi = self._local.x_add
-        except AttributeError:
-            _a, _ts, _n, _vi = self._fast_call("x_add")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vi[0] = a
-            _vi[4] = b
-        except (ValueError, TypeError):
-            a = _index_arg("add", "a", a)
-            b = _index_arg("add", "b", b)
-            if not -2147483648 <= a <= 2147483647:
-                raise OverflowError(f"add(): a={a!r} is out of range for i32")
-            if not -2147483648 <= b <= 2147483647:
-                raise OverflowError(f"add(): b={b!r} is out of range for i32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("add", _e, _ts)
-        _r: int = _vi[0]
-        return _r
-
-    def divide(self, a: int, b: int) -> int:
-        try:
-            _a, _ts, _n, _vi = self._local.x_divide
-        except AttributeError:
-            _a, _ts, _n, _vi = self._fast_call("x_divide")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vi[0] = a
-            _vi[4] = b
-        except (ValueError, TypeError):
-            a = _index_arg("divide", "a", a)
-            b = _index_arg("divide", "b", b)
-            if not -2147483648 <= a <= 2147483647:
-                raise OverflowError(f"divide(): a={a!r} is out of range for i32")
-            if not -2147483648 <= b <= 2147483647:
-                raise OverflowError(f"divide(): b={b!r} is out of range for i32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("divide", _e, _ts)
-        _r: int = _vi[0]
-        return _r
-
-    def fibonacci(self, n: int) -> int:
-        try:
-            _a, _ts, _n, _vQ = self._local.x_fibonacci
-        except AttributeError:
-            _a, _ts, _n, _vQ = self._fast_call("x_fibonacci")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vQ[0] = n
-        except (ValueError, TypeError):
-            n = _index_arg("fibonacci", "n", n)
-            if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
-                raise OverflowError(f"fibonacci(): n={n!r} is out of range for u64")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("fibonacci", _e, _ts)
-        _r: int = _vQ[0]
-        return _r
-
-    def gcd(self, a: int, b: int) -> int:
-        try:
-            _a, _ts, _n, _vI = self._local.x_gcd
-        except AttributeError:
-            _a, _ts, _n, _vI = self._fast_call("x_gcd")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vI[0] = a
-            _vI[4] = b
-        except (ValueError, TypeError):
-            a = _index_arg("gcd", "a", a)
-            b = _index_arg("gcd", "b", b)
-            if not 0 <= a <= 0xFFFFFFFF:
-                raise OverflowError(f"gcd(): a={a!r} is out of range for u32")
-            if not 0 <= b <= 0xFFFFFFFF:
-                raise OverflowError(f"gcd(): b={b!r} is out of range for u32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("gcd", _e, _ts)
-        _r: int = _vI[0]
-        return _r
-
-    def is_prime(self, n: int) -> bool:
-        try:
-            _a, _ts, _n, _vI, _vi = self._local.x_is_prime
-        except AttributeError:
-            _a, _ts, _n, _vI, _vi = self._fast_call("x_is_prime")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vI[0] = n
-        except (ValueError, TypeError):
-            n = _index_arg("is_prime", "n", n)
-            if not 0 <= n <= 0xFFFFFFFF:
-                raise OverflowError(f"is_prime(): n={n!r} is out of range for u32")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("is_prime", _e, _ts)
-        _r: int = _vi[0]
-        return _r != 0
-
-    def mix(self, arg0: int, arg1: int) -> float:
-        try:
-            _a, _ts, _n, _vi, _vq, _vd = self._local.x_mix
-        except AttributeError:
-            _a, _ts, _n, _vi, _vq, _vd = self._fast_call("x_mix")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _vi[0] = arg0
-            _vq[2] = arg1
-        except (ValueError, TypeError):
-            arg0 = _index_arg("mix", "arg0", arg0)
-            arg1 = _index_arg("mix", "arg1", arg1)
-            if not -2147483648 <= arg0 <= 2147483647:
-                raise OverflowError(f"mix(): arg0={arg0!r} is out of range for i32")
-            if not -9223372036854775808 <= arg1 <= 9223372036854775807:
-                raise OverflowError(f"mix(): arg1={arg1!r} is out of range for i64")
-            raise
-        _e = _RAW_CALL(*_a)
-        if _e or _ts[0]:
-            self._fail("mix", _e, _ts)
-        _r: float = _vd[0]
-        return _r

@@ -31,8 +31,6 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
-_IDLE = _rt.IDLE
-_wake = _rt.wake
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="regexkit",
@@ -71,10 +69,7 @@ class _RegexkitWasm(Regexkit, _rt.Instance):
         timeout: float | None = None,
         max_memory: int | None = None,
     ) -> _RegexkitWasm:
-        backend: type[_RegexkitWasm] = _RegexkitWasm
-        if FAST_PATH:
-            backend = _RegexkitWasmFast if timeout is None else _RegexkitWasmFastTimed
-        self = object.__new__(backend)
+        self = object.__new__(_RegexkitWasmFast if FAST_PATH else _RegexkitWasm)
         self._init_runtime(imports, wasi, timeout, max_memory)
         return self
 
@@ -159,60 +154,3 @@ class _RegexkitWasmFast(_RegexkitWasm):
         finally:
             _st.reset()
 
-
-class _RegexkitWasmFastTimed(_RegexkitWasmFast):
-    """Regexkit on the fast path, for an instance with a timeout: each call is counted
-    for the ticker's deadline checks."""
-
-    __slots__ = ()
-
-    def find_all(self, pattern: str, text: str) -> str:
-        try:
-            _st, _a, _ts, _n, _vI = self._local.x_find_all
-        except AttributeError:
-            _st, _a, _ts, _n, _vI = self._fast_call("x_find_all")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_str("find_all", pattern)
-            _p1, _n1 = _st.put_str("find_all", text)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _vI[8] = _p1
-            _vI[12] = _n1
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("find_all", _e, _ts)
-            _r: int = _vI[0]
-            _out: str = _st.get_str("find_all", _r)
-            return _out
-        except _TRAPS as _e:
-            self._trap("find_all", _e)
-        finally:
-            _st.reset()
-
-    def is_match(self, pattern: str, text: str) -> bool:
-        try:
-            _st, _a, _ts, _n, _vI, _vi = self._local.x_is_match
-        except AttributeError:
-            _st, _a, _ts, _n, _vI, _vi = self._fast_call("x_is_match")
-        _n[0] += 1
-        if _IDLE[0]:
-            _wake()
-        try:
-            _p0, _n0 = _st.put_str("is_match", pattern)
-            _p1, _n1 = _st.put_str("is_match", text)
-            _vI[0] = _p0
-            _vI[4] = _n0
-            _vI[8] = _p1
-            _vI[12] = _n1
-            _e = _RAW_CALL(*_a)
-            if _e or _ts[0]:
-                self._fail("is_match", _e, _ts)
-            _r: int = _vi[0]
-            return _r != 0
-        except _TRAPS as _e:
-            self._trap("is_match", _e)
-        finally:
-            _st.reset()

@@ -30,6 +30,7 @@ import stat
 import struct
 import sys
 import threading
+import time
 import weakref
 import zlib
 from array import array
@@ -726,11 +727,16 @@ class _Plan:
         self.extern_size = ctypes.sizeof(wffi.wasmtime_extern_t)
 
 
-def raw_error(error: int | None, trap: memoryview[int]) -> Exception:
-    """The wasmtime exception of a failed raw call; takes ownership of the trap or error."""
+def raw_error(error: int | None, trap: memoryview[int]) -> Exception | None:
+    """The wasmtime exception of a failed raw call; takes ownership of the trap or error.
+    None if the call succeeded and only the deadline callback's CALL_MARK was left."""
     pointer = trap[0]
+    trap[0] = 0
+    if pointer == CALL_MARK:
+        if not error:
+            return None
+        pointer = 0
     if pointer:
-        trap[0] = 0
         return wt.Trap._from_ptr(ctypes.cast(pointer, ctypes.POINTER(wffi.wasm_trap_t)))
     return wt.WasmtimeError._from_ptr(ctypes.cast(error or 0, ctypes.POINTER(wffi.wasmtime_error_t)))
 
@@ -751,8 +757,8 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
 
         def invoke_nothing() -> None:
             error = call(*args)
-            if error or trap[0]:
-                raise raw_error(error, trap)
+            if (error or trap[0]) and (failed := raw_error(error, trap)):
+                raise failed
 
         return invoke_nothing
     if params == ("i32",) and results == ("i32",):
@@ -761,8 +767,8 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
         def invoke_i32(value: int) -> int:
             view_in[0] = value & M32
             error = call(*args)
-            if error or trap[0]:
-                raise raw_error(error, trap)
+            if (error or trap[0]) and (failed := raw_error(error, trap)):
+                raise failed
             result: int = view_out[0]
             return result
 
@@ -774,8 +780,8 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
         for (view, index, mask), value in zip(slots, values):
             view[index] = value & mask if mask else value
         error = call(*args)
-        if error or trap[0]:
-            raise raw_error(error, trap)
+        if (error or trap[0]) and (failed := raw_error(error, trap)):
+            raise failed
         if len(outs) == 1:
             return outs[0][0][outs[0][1]]
         if not outs:
@@ -884,12 +890,20 @@ def _release_outputs(ids: tuple[int, ...]) -> None:
 
 TICK = 0.01
 _EXITING = False
-# Ticker: IDLE[0] is True while no ticker runs; a call with a timeout wakes one.
+# Ticker: IDLE[0] is True while the ticker is parked. A timed call costs nothing on the
+# Python side. Its state's deadline callback writes CALL_MARK into the call's trap slot
+# (a call's completion check finds it there and clears it): a mark still present at the
+# next tick means the same call still runs, and the ticker runs while any timed state has
+# one. When none has, it advances the epochs once more and parks: every timed store's
+# deadline was computed before, so its next guest entry calls back, and wakes it.
 IDLE = [True]
+CALL_MARK = 1  # never a trap pointer (those are aligned)
 _TICKER_LOCK = threading.Lock()
 _TICKER: list[threading.Thread] = []
-# A timed guest called back since the ticker last looked.
-_TIMED_SEEN = [False]
+# Set to let the parked ticker go on.
+_TICKER_GO = threading.Event()
+# The trap slots of the states with a timeout (deadline id -> view), for the ticker.
+_TIMED_MARKS: dict[int, memoryview[int]] = {}
 _DEADLINE_STATES: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
 _DEADLINE_IDS = iter(range(1, 1 << 62))
 _TRAP_STOP = b"wasm2py: the call was stopped"
@@ -921,18 +935,18 @@ def _deadline_entry(context: int | None, env: int | None, delta: Any, kind: Any)
             handler(signum, None)  # default_int_handler raises KeyboardInterrupt
         state = _DEADLINE_STATES.get(env or 0)
         if state is not None and state.timeout:
-            _TIMED_SEEN[0] = True
-            if IDLE[0]:
-                # The ticker stopped after its last tick (this callback came late, on a
-                # busy machine): a timed call still runs, so it ticks again.
-                wake()
-            calls = state.calls[0]
-            if calls != state.timed_calls:
-                state.timed_calls, state.timed_ticks = calls, 0
-            else:
-                state.timed_ticks += 1
-                if state.timed_ticks * TICK >= state.timeout:
-                    raise _TimeoutRequest(state.timeout)
+            with _TICKER_LOCK:
+                trap = state.trap_view
+                new = trap[0] != CALL_MARK  # no mark: a call started since the last tick
+                trap[0] = CALL_MARK
+                if IDLE[0]:  # the ticker is parked: a timed call starts
+                    IDLE[0] = False
+                    _wake_ticker()
+            now = time.monotonic()
+            if new:
+                state.timed_start = now  # the call started at most a tick ago
+            elif now - state.timed_start >= state.timeout:
+                raise _TimeoutRequest(state.timeout)
         delta[0] = 1
         kind[0] = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
         if _DEFERRED:
@@ -947,31 +961,26 @@ def _deadline_entry(context: int | None, env: int | None, delta: Any, kind: Any)
 _DEADLINE_ENTRY = DEADLINE_CALLBACK(_deadline_entry) if INTERRUPTIBLE else None
 
 
-def wake() -> None:
-    """Starts the ticker, for a call with a timeout (called when IDLE[0] is True)."""
-    with _TICKER_LOCK:
-        IDLE[0] = False
-        if not _TICKER or not _TICKER[0].is_alive():
-            _TICKER[:] = [threading.Thread(target=_tick, name="wasm2py-ticker", daemon=True)]
-            _TICKER[0].start()
+def _wake_ticker() -> None:
+    """Lets the ticker go on, starting it if it does not run (with _TICKER_LOCK held)."""
+    _TICKER_GO.set()
+    if not _TICKER or not _TICKER[0].is_alive():
+        _TICKER[:] = [threading.Thread(target=_tick, name="wasm2py-ticker", daemon=True)]
+        _TICKER[0].start()
 
 
 def _tick() -> None:
-    """Advances the epochs every TICK while a timed guest runs; stops after a tick in which
-    none called back (a call starting meanwhile finds IDLE[0] set and wakes it again)."""
-    import time
-
+    """Advances the epochs every TICK while a timed call runs; parks when none does."""
     while not _EXITING:
-        _TIMED_SEEN[0] = False
-        with _TICKER_LOCK:
-            IDLE[0] = True
         _advance_epochs()
         time.sleep(TICK)
         with _TICKER_LOCK:
-            if not _TIMED_SEEN[0] and IDLE[0]:
-                _TICKER.clear()
-                return
-            IDLE[0] = False
+            if any(trap[0] == CALL_MARK for trap in list(_TIMED_MARKS.values())):
+                continue
+            IDLE[0] = True
+            _TICKER_GO.clear()
+        _advance_epochs()
+        _TICKER_GO.wait()
 
 
 _WATCHING: list[Any] = []
@@ -1057,17 +1066,18 @@ class State:
         store = wt.Store(engine)
         rt.states.add(self)
         self.timeout = owner._timeout
-        self.timed_calls = -1
-        self.timed_ticks = 0
-        # The count of timed calls, read by the deadline callback at each tick.
-        self.calls = [0]
+        self.timed_start = 0.0
         # The raw calls' trap slot.
         self.trap = bytearray(8)
         self.trap_view = memoryview(self.trap).cast("Q")
         if INTERRUPTIBLE:
-            store.set_epoch_deadline(1)
+            # A timed store calls back at its first entry (which wakes the ticker).
+            store.set_epoch_deadline(0 if self.timeout else 1)
             self.deadline_id = next(_DEADLINE_IDS)
             _DEADLINE_STATES[self.deadline_id] = self
+            if self.timeout:
+                _TIMED_MARKS[self.deadline_id] = self.trap_view
+                weakref.finalize(self, _TIMED_MARKS.pop, self.deadline_id, None)
             RAW_DEADLINE_CALLBACK(store.ptr(), _DEADLINE_ENTRY, ctypes.c_void_p(self.deadline_id), None)
             _watch_sigint()
         if owner._max_memory is not None:
@@ -1188,9 +1198,7 @@ class State:
         made = self._raw(e.export)
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
-            # An instance with a timeout counts its calls (the timed bodies' ``_n``).
-            counted = (self.calls,) if self.timeout else ()
-            fast = (made.args, trap, *counted, *[made.view(v) for v in e.views])
+            fast = (made.args, trap, *[made.view(v) for v in e.views])
             return (self, *fast) if e.arena else fast
         call = invoker(made, trap, e.params, e.results)
         setattr(self, name, call)
@@ -1201,13 +1209,13 @@ class State:
         made the thread's current one for the call's duration."""
         call: Callable[..., Any] = functools.partial(func, self.store)
         if self.timeout:
-            untimed, calls = call, self.calls
+            untimed, trap = call, self.trap_view
 
             def timed(*args: Any) -> Any:
-                calls[0] += 1  # a new call, for the ticker's deadline checks
-                if IDLE[0]:
-                    wake()
-                return untimed(*args)
+                try:
+                    return untimed(*args)
+                finally:
+                    trap[0] = 0  # the deadline callback's CALL_MARK: this call is done
 
             call = timed
 
@@ -1802,9 +1810,12 @@ class Instance:
             self._drop_state()
             raise
 
-    def _fail(self, function: str, error: int | None, trap: memoryview[int]) -> NoReturn:
-        """A failed raw call (an error pointer or a filled trap slot)."""
-        self._trap(function, raw_error(error, trap))
+    def _fail(self, function: str, error: int | None, trap: memoryview[int]) -> None:
+        """A failed raw call (an error pointer or a filled trap slot); returns if the slot
+        only held the deadline callback's CALL_MARK."""
+        failed = raw_error(error, trap)
+        if failed is not None:
+            self._trap(function, failed)
 
 
 def close_all() -> None:
@@ -1837,8 +1848,6 @@ def close_all() -> None:
     # Let the threads that were running a guest reach their next epoch check, and the
     # output callbacks under way finish (one entering Python after shutdown would abort
     # the process): wait for 50 ms without one, 2 s at most.
-    import time
-
     quiet, deadline = 0.0, time.monotonic() + 2.0
     while quiet < 0.05 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -105,6 +105,9 @@ fn inspect(opts: &Options) -> Result<ExitCode, Error> {
                         None if e.name == wasm2py::model::INITIALIZE => {
                             "WASI reactor initialiser (runs once per instance)".to_string()
                         }
+                        None if e.name == wasm2py::model::ERROR_RECORD => {
+                            "the guest's error record (read after `raises` calls)".to_string()
+                        }
                         None => "memory protocol".to_string(),
                     },
                 };

@@ -15,6 +15,9 @@ pub const BUMP_RESET: &str = "bump_reset";
 /// exports this function (never called); the native backend then does not serialise the
 /// calls that use the arena.
 pub const ARENA_PER_THREAD: &str = "wasm2py_arena_per_thread";
+/// The guest's error record: `wasm2py_error() -> ptr` returns the calling thread's
+/// `{status, ptr, len}` (docs/guest-protocol.md, "Guest errors"). Never wrapped.
+pub const ERROR_RECORD: &str = "wasm2py_error";
 /// A WASI reactor's initialiser: run once per instance, never wrapped.
 pub const INITIALIZE: &str = "_initialize";
 /// A WASI command's entry point: such a module is not a library.
@@ -54,6 +57,8 @@ pub struct Function {
     pub params: Vec<Param>,
     pub returns: Returns,
     pub annotated: bool,
+    /// Annotated `raises`: the guest may fail with a message in its error record.
+    pub raises: bool,
     pub core: CoreSig,
 }
 
@@ -69,7 +74,8 @@ impl Function {
             Returns::One(t) => format!(" -> {t}"),
             _ => String::new(),
         };
-        format!("({}){ret}", params.join(", "))
+        let raises = if self.raises { " raises" } else { "" };
+        format!("({}){ret}{raises}", params.join(", "))
     }
 
     pub fn uses_arena(&self) -> bool {
@@ -112,6 +118,9 @@ pub struct Interface {
     pub wasi: bool,
     /// True for a reactor: `_initialize` runs once per instance before its first call.
     pub initialize: bool,
+    /// True when the module exports the error record (`wasm2py_error`): `raises` functions
+    /// read it after each call, and a null bytes/str/list result reads it to tell why.
+    pub error_record: bool,
 }
 
 /// Python keywords, plus the builtins that generated annotations and module code use.
@@ -316,6 +325,13 @@ pub fn build(
                     }),
                 ));
             };
+            if a.name == ERROR_RECORD {
+                return Err(anns.error_at(
+                    a.pos,
+                    format!("`{ERROR_RECORD}` is the guest's error record (see docs/guest-protocol.md) and is not wrapped; remove its annotation"),
+                    None,
+                ));
+            }
             if [BUMP_ALLOC, BUMP_RESET, ARENA_PER_THREAD].contains(&a.name.as_str()) {
                 return Err(anns.error_at(
                     a.pos,
@@ -378,7 +394,15 @@ pub fn build(
         let ExportKind::Func(core) = &e.kind else {
             continue;
         };
-        if [BUMP_ALLOC, BUMP_RESET, ARENA_PER_THREAD, INITIALIZE, START].contains(&e.name.as_str())
+        if [
+            BUMP_ALLOC,
+            BUMP_RESET,
+            ARENA_PER_THREAD,
+            ERROR_RECORD,
+            INITIALIZE,
+            START,
+        ]
+        .contains(&e.name.as_str())
         {
             continue;
         }
@@ -453,9 +477,11 @@ pub fn build(
             params,
             returns,
             annotated: ann.is_some(),
+            raises: ann.is_some_and(|a| a.raises.is_some()),
             core: core.clone(),
         });
     }
+    let error_record = check_error_record(module_file, module, &functions, anns)?;
 
     let uses_arena = functions.iter().any(Function::uses_arena);
     if uses_arena {
@@ -500,6 +526,50 @@ pub fn build(
         wasi: imports.wasi,
         imports: imports.host,
         initialize,
+        error_record,
+    })
+}
+
+/// Whether the module exports the error record, checked: `wasm2py_error: () -> (i32)` and a
+/// 32-bit `memory` to read it from. A module with `raises` functions must export both.
+fn check_error_record(
+    module_file: &str,
+    module: &WasmModule,
+    functions: &[Function],
+    anns: Option<&Annotations>,
+) -> Result<bool, Error> {
+    let raising = functions.iter().find(|f| f.raises);
+    let sig = CoreSig::new(vec![], vec![CoreType::I32]);
+    let problem = match (module.func(ERROR_RECORD), module.memory(MEMORY)) {
+        (None, _) => raising.map(|_| format!("the module does not export `{ERROR_RECORD}`")),
+        (Some(found), _) if *found != sig => {
+            Some(format!("`{ERROR_RECORD}` has type {found}, expected {sig}"))
+        }
+        (
+            Some(_),
+            Some(OtherKind::Memory {
+                memory64: false, ..
+            }),
+        ) => None,
+        (Some(_), _) => Some(format!(
+            "the module exports `{ERROR_RECORD}` but no 32-bit memory named `memory` to read its record from"
+        )),
+    };
+    let Some(problem) = problem else {
+        return Ok(module.func(ERROR_RECORD).is_some());
+    };
+    let message = format!(
+        "{problem}; a module with `raises` functions exports `{ERROR_RECORD}: () -> (i32)`, the \
+         address of its error record, and `memory` (see docs/guest-protocol.md, \"Guest errors\")"
+    );
+    let ann = raising.and_then(|f| anns.and_then(|a| a.get(&f.export).map(|ann| (a, ann))));
+    Err(match ann {
+        Some((a, ann)) => a.error_at(
+            ann.raises.unwrap_or(ann.pos),
+            format!("`{}` raises: {message}", ann.name),
+            None,
+        ),
+        None => Error::module(module_file, message),
     })
 }
 

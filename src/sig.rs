@@ -139,13 +139,20 @@ pub struct Annotation {
     pub pos: Pos,
     pub params: Vec<Param>,
     pub result: Option<(Ty, Pos)>,
+    /// Where `raises` is: the function may fail with a message (docs/guest-protocol.md,
+    /// "Guest errors").
+    pub raises: Option<Pos>,
     pub docs: Vec<String>,
 }
 
 impl std::fmt::Display for Annotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name)?;
-        write_signature(f, &self.params, &self.result)
+        write_signature(f, &self.params, &self.result)?;
+        if self.raises.is_some() {
+            f.write_str(" raises")?;
+        }
+        Ok(())
     }
 }
 
@@ -259,7 +266,8 @@ impl Tok<'_> {
 }
 
 /// Parameters and result of one function.
-type Signature = (Vec<Param>, Option<(Ty, Pos)>);
+/// The parameters, the result and where `raises` is.
+type Signature = (Vec<Param>, Option<(Ty, Pos)>, Option<Pos>);
 
 /// One line's tokens with their 1-based columns.
 struct Line<'a> {
@@ -444,12 +452,13 @@ impl<'a> Parser<'a> {
         let (name, col) = self.expect_ident(line, "a function name")?;
         let pos = Pos { line: line.no, col };
         self.expect_punct(line, "(", "`(` after the function name")?;
-        let (params, result) = self.signature(line, name)?;
+        let (params, result, raises) = self.signature(line, name, true)?;
         Ok(Annotation {
             name: name.to_string(),
             pos,
             params,
             result,
+            raises,
             docs,
         })
     }
@@ -486,7 +495,7 @@ impl<'a> Parser<'a> {
         let (name, _) = self.expect_ident(line, "the import's function name after `.`")?;
         self.expect_punct(line, "(", "`(` after the import's name")?;
         let key = format!("{module}.{name}");
-        let (params, result) = self.signature(line, &key)?;
+        let (params, result, _) = self.signature(line, &key, false)?;
         if let Some((ty, tpos)) = result
             && ty.uses_arena()
         {
@@ -508,9 +517,14 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// The parameters after `(`, the optional `-> type`, and the end of the line.
-    /// `name` is the function's name in messages.
-    fn signature(&self, line: &mut Line<'a>, name: &str) -> Result<Signature, Error> {
+    /// The parameters after `(`, the optional `-> type`, `raises` (for an export), and the
+    /// end of the line. `name` is the function's name in messages.
+    fn signature(
+        &self,
+        line: &mut Line<'a>,
+        name: &str,
+        export: bool,
+    ) -> Result<Signature, Error> {
         let mut params: Vec<Param> = Vec::new();
         loop {
             if let Some((Tok::Punct(")"), _)) = self.peek(line) {
@@ -561,12 +575,30 @@ impl<'a> Parser<'a> {
             line.i += 1;
             result = Some(self.ty(line)?);
         }
+        let mut raises = None;
+        if let Some((Tok::Ident("raises"), col)) = self.peek(line) {
+            if !export {
+                return Err(self.err_hint(
+                    line.no,
+                    *col,
+                    format!("the import `{name}` cannot be marked `raises`"),
+                    "a host function fails by raising a Python exception, which reaches the caller as it is",
+                ));
+            }
+            raises = Some(Pos {
+                line: line.no,
+                col: *col,
+            });
+            line.i += 1;
+        }
         if line.i < line.toks.len() {
             let (found, col) = self.found(line);
-            let what = if result.is_none() {
-                "`->` or end of line"
-            } else {
-                "end of line"
+            let what = match (raises.is_some(), export, result.is_none()) {
+                (true, _, _) => "end of line",
+                (false, true, true) => "`->`, `raises` or end of line",
+                (false, true, false) => "`raises` or end of line",
+                (false, false, true) => "`->` or end of line",
+                (false, false, false) => "end of line",
             };
             return Err(self.err_hint(
                 line.no,
@@ -575,7 +607,7 @@ impl<'a> Parser<'a> {
                 "one function per line; a function returns at most one value",
             ));
         }
-        Ok((params, result))
+        Ok((params, result, raises))
     }
 }
 

@@ -16,8 +16,10 @@ so a guest with one global arena is correct from any thread. Scalar calls never 
 from __future__ import annotations
 
 import ctypes as _ctypes
-{% if uses_arena -%}
+{% if uses_arena || errors -%}
 import threading as _threading
+{% endif -%}
+{% if uses_arena -%}
 from array import array as _array
 {% endif -%}
 from collections.abc import Callable as _Callable
@@ -28,7 +30,7 @@ from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import {{ class }}
-from ._errors import {{ class }}Error{% if uses_arena %}, {{ class }}InputError{% endif %}{% if uses_index %}, _index_arg{% endif %}{% if uses_real %}, _real_arg{% endif %}
+from ._errors import {{ class }}Error{% if uses_arena || errors %}, {{ class }}InputError{% endif %}{% if uses_index %}, _index_arg{% endif %}{% if uses_real %}, _real_arg{% endif %}
 
 
 def _bind(
@@ -52,6 +54,33 @@ def _bad_argument(function: str, error: _ctypes.ArgumentError) -> _NoReturn:
 
 def _no_c_abi(function: str) -> _NoReturn:
     raise {{ class }}Error(f"{function}: multi-value results have no C ABI; use the wasm backend")
+{%- if errors %}
+
+
+class _ErrorRecord(_ctypes.Structure):
+    """The guest's error record, one per thread: ``wasm2py_error()`` returns the calling
+    thread's (see "Guest errors" in wasm2py's guest protocol)."""
+
+    _fields_ = [("status", _ctypes.c_size_t), ("ptr", _ctypes.c_void_p), ("len", _ctypes.c_size_t)]
+
+
+# This thread's error records, by the library they belong to (``_error_key``).
+_records = _threading.local()
+
+
+def _guest_error(function: str, record: _ErrorRecord) -> _NoReturn:
+    """Raises what a set error record says, and clears it for the next call."""
+    status, ptr, length = record.status, record.ptr, record.len
+    record.status = 0
+    if status == 2:
+        raise MemoryError(f"{function}: the guest has no room for the result in its arena")
+    if status != 1:
+        raise {{ class }}Error(f"{function}: the guest's error record has status {status}")
+    if not ptr and length:
+        raise {{ class }}Error(f"{function}: the guest's error message is a null pointer with length {length}")
+    text = _ctypes.string_at(ptr or 0, min(length, 64 * 1024)).decode("utf-8", "replace")
+    raise {{ class }}InputError(function, text)
+{%- endif %}
 {% if uses_arena %}
 
 class _Pair(_ctypes.Structure):
@@ -158,6 +187,11 @@ class _{{ class }}Native({{ class }}):
     _arena_lock: _threading.Lock | None
     """The library's lock around calls that use the arena; None if its arena is per thread."""
 {%- endif %}
+{%- if errors %}
+    _error_fn: _Callable[[], int | None]
+    _error_key: str
+    """The key of this library's record in the thread's ``_records``."""
+{%- endif %}
 {%- for f in functions %}
     _f_{{ f.name }}: _Callable[..., _Any]
 {%- endfor %}
@@ -180,6 +214,10 @@ class _{{ class }}Native({{ class }}):
         self._reset = _bind(lib, path, "bump_reset", [], None)
         self._arena_lock = _library_lock(lib, serialise)
 {%- endif %}
+{%- if errors %}
+        self._error_fn = _bind(lib, path, "wasm2py_error", [], _ctypes.c_void_p)
+        self._error_key = f"library_{lib._handle:x}"
+{%- endif %}
 {%- for f in functions %}
         self._f_{{ f.name }} = _bind(lib, path, {{ f.export_literal }}, {{ f.argtypes }}, {{ f.restype }})
 {%- endfor %}
@@ -191,6 +229,19 @@ class _{{ class }}Native({{ class }}):
         for name in _{{ class }}Native.__slots__:
             setattr(new, name, getattr(self, name))
         return new
+{%- if errors %}
+
+    def _check(self, function: str) -> None:
+        """After a call: raises what this thread's error record says, if anything."""
+        record: _ErrorRecord | None = _records.__dict__.get(self._error_key)
+        if record is None:
+            address = self._error_fn()
+            if not address:
+                raise {{ class }}Error(f"{function}: wasm2py_error() returned a null record")
+            record = _records.__dict__[self._error_key] = _ErrorRecord.from_address(address)
+        if record.status:
+            _guest_error(function, record)
+{%- endif %}
 {% for f in functions %}
     def {{ f.name }}(self{{ f.params_sig }}) -> {{ f.ret }}:
 {%- for line in f.native_body %}

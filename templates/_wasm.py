@@ -57,6 +57,7 @@ _RUNTIME = _rt.Runtime(
         wasi={{ wasi }},
         initialize={{ initialize }},
         arena={{ arena }},
+        errors={{ errors }},
         error={{ class }}Error,
         trap={{ class }}Trap,
         input_error={{ class }}InputError,

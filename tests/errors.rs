@@ -264,17 +264,17 @@ fn syntax_errors_first_line_and_position() {
         ),
         (
             "f() -> i32 x",
-            "m.wasm2py:1:12: expected end of line, found `x`",
+            "m.wasm2py:1:12: expected `raises` or end of line, found `x`",
             Some("one function per line; a function returns at most one value"),
         ),
         (
             "f() -> i32, i32",
-            "m.wasm2py:1:11: expected end of line, found `,`",
+            "m.wasm2py:1:11: expected `raises` or end of line, found `,`",
             Some("one function per line; a function returns at most one value"),
         ),
         (
             "f() g()",
-            "m.wasm2py:1:5: expected `->` or end of line, found `g`",
+            "m.wasm2py:1:5: expected `->`, `raises` or end of line, found `g`",
             Some("one function per line; a function returns at most one value"),
         ),
         (
@@ -1762,4 +1762,97 @@ fn error_kinds() {
         ),
         Error::Module { .. }
     ));
+}
+
+/// The guest's error record, for modules with `raises` functions.
+const RECORD: &str = r#"
+  (memory (export "memory") 1)
+  (func (export "wasm2py_error") (result i32) i32.const 64)
+"#;
+
+#[test]
+fn raises_functions() {
+    let m = module(&format!(
+        r#"{RECORD} (func (export "port") (param i32 i32) (result i32) i32.const 0)
+           (func (export "check") (param i32))
+           (func (export "bump_alloc") (param i32) (result i32) i32.const 16)
+           (func (export "bump_reset"))"#
+    ));
+    let iface = interface(
+        &m,
+        Some("/// A port.\nport(text: str) -> u16 raises\ncheck(n: u32) raises  # no result\n"),
+    );
+    assert!(iface.error_record);
+    let names: Vec<(&str, bool)> = iface
+        .functions
+        .iter()
+        .map(|f| (f.py_name.as_str(), f.raises))
+        .collect();
+    // wasm2py_error itself is never wrapped.
+    assert_eq!(names, [("port", true), ("check", true)]);
+    assert_eq!(iface.functions[0].signature(), "(text: str) -> u16 raises");
+    // A module exporting the record without `raises` functions reads it for null results.
+    let plain = module(&format!(r#"{RECORD} (func (export "f"))"#));
+    assert!(interface(&plain, None).error_record);
+    assert!(!interface(&module(r#"(func (export "f"))"#), None).error_record);
+}
+
+#[test]
+fn raises_errors() {
+    // No record exported.
+    let m = module(
+        r#"(memory (export "memory") 1) (func (export "f") (param i32) (result i32) i32.const 0)"#,
+    );
+    assert_eq!(
+        error(&m, Some("f(n: u32) -> u32 raises")),
+        "m.wasm2py:1:18: `f` raises: the module does not export `wasm2py_error`; a module with `raises` functions exports `wasm2py_error: () -> (i32)`, the address of its error record, and `memory` (see docs/guest-protocol.md, \"Guest errors\")\n  |\n1 | f(n: u32) -> u32 raises\n  |                  ^"
+    );
+    // The record with the wrong type.
+    let m = module(
+        r#"(memory (export "memory") 1) (func (export "wasm2py_error") (result i64) i64.const 0) (func (export "f"))"#,
+    );
+    let e = error(&m, Some("f() raises"));
+    assert!(
+        e.starts_with(
+            "m.wasm2py:1:5: `f` raises: `wasm2py_error` has type () -> (i64), expected () -> (i32)"
+        ),
+        "{e}"
+    );
+    // No memory to read the record from.
+    let m =
+        module(r#"(func (export "wasm2py_error") (result i32) i32.const 0) (func (export "f"))"#);
+    let e = error(&m, Some("f() raises"));
+    assert!(
+        e.contains("exports `wasm2py_error` but no 32-bit memory named `memory`"),
+        "{e}"
+    );
+    // Annotating the record itself.
+    let m = module(&format!(r#"{RECORD} (func (export "f"))"#));
+    let e = error(&m, Some("wasm2py_error() -> ptr"));
+    assert!(
+        e.starts_with("m.wasm2py:1:1: `wasm2py_error` is the guest's error record"),
+        "{e}"
+    );
+    // Syntax: `raises` comes last, once; host imports cannot raise.
+    let e = error(&m, Some("f() raises raises"));
+    assert!(
+        e.starts_with("m.wasm2py:1:12: expected end of line, found `raises`"),
+        "{e}"
+    );
+    let e = error(&m, Some("f() raises -> u32"));
+    assert!(
+        e.starts_with("m.wasm2py:1:12: expected end of line, found `->`"),
+        "{e}"
+    );
+    let e = error(&m, Some("f() oops"));
+    assert!(
+        e.starts_with("m.wasm2py:1:5: expected `->`, `raises` or end of line, found `oops`"),
+        "{e}"
+    );
+    let imp = module(r#"(import "env" "log" (func (param i32))) (func (export "f"))"#);
+    let e = error(&imp, Some("import env.log(n: u32) raises\nf()"));
+    assert!(
+        e.starts_with("m.wasm2py:1:24: the import `env.log` cannot be marked `raises`"),
+        "{e}"
+    );
 }

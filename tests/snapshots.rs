@@ -193,8 +193,9 @@ fn annotation_sources() {
 }
 
 /// A synthetic module with every annotation type, as parameter and result, multi-line and
-/// awkward docstrings, keyword names, an unannotated multi-value function and a skipped
-/// export: what the example guests do not cover. Built from WAT, so nothing to commit.
+/// awkward docstrings, keyword names, an unannotated multi-value function, a skipped
+/// export and `raises` functions with the error record: what the example guests do not
+/// cover. Built from WAT, so nothing to commit.
 const KITCHEN_SINK: &str = r#"(module
   (memory (export "memory") 1)
   (func (export "bump_alloc") (param i32) (result i32) i32.const 16)
@@ -213,6 +214,10 @@ const KITCHEN_SINK: &str = r#"(module
   (func (export "lambda") (param i32) (result i32) i32.const 0)
   (func (export "getValue") (result i32 i64) i32.const 0 i64.const 0)
   (func (export "simd") (param v128))
+  (func (export "wasm2py_error") (result i32) i32.const 64)
+  (func (export "parse") (param i32 i32) (result i32) i32.const 0)
+  (func (export "validate") (param i32 i32))
+  (func (export "checked") (param i32) (result i32) i32.const 0)
   (global (export "__heap_base") i32 (i32.const 1024)))"#;
 
 const KITCHEN_SINK_SIG: &str = r#"# every type
@@ -233,6 +238,10 @@ blob(data: bytes, text: str) -> str
 lists(a: list[i8], b: list[i16], c: list[i32], d: list[i64], e: list[u8]) -> list[u64]
 lists2(a: list[u16], b: list[u32], c: list[u64], d: list[f32], e: list[f64]) -> list[f32]
 lambda(self: u32) -> u32
+/// Fails with the guest's message.
+parse(text: str) -> str raises
+validate(data: bytes) raises
+checked(n: u16) -> u16 raises
 "#;
 
 #[test]

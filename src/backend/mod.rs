@@ -75,6 +75,7 @@ struct WasmPy<'a> {
     wasi: &'static str,
     initialize: &'static str,
     arena: &'static str,
+    errors: &'static str,
     uses_sequence: bool,
     uses_index: bool,
     uses_real: bool,
@@ -97,6 +98,8 @@ struct NativePy<'a> {
     functions: &'a [FnView],
     native_slots: Vec<String>,
     uses_arena: bool,
+    /// The module exports the guest's error record (`wasm2py_error`).
+    errors: bool,
     /// The per-thread-arena marker's name (`model::ARENA_PER_THREAD`).
     arena_marker: &'static str,
     uses_sequence: bool,
@@ -220,7 +223,11 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
     let header = header.as_str();
     let pkg = &iface.package;
     let class = &iface.class;
-    let functions: Vec<FnView> = iface.functions.iter().map(FnView::new).collect();
+    let functions: Vec<FnView> = iface
+        .functions
+        .iter()
+        .map(|f| FnView::new(f, iface.error_record))
+        .collect();
     let uses_sequence = iface.functions.iter().any(|f| {
         f.params
             .iter()
@@ -313,6 +320,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 wasi: py_bool(iface.wasi),
                 initialize: py_bool(iface.initialize),
                 arena: py_bool(iface.uses_arena),
+                errors: py_bool(iface.error_record),
                 uses_sequence,
                 uses_index: calls(&functions, wasm_lines, "_index_arg("),
                 uses_real: calls(&functions, wasm_lines, "_real_arg("),
@@ -332,10 +340,12 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                     ["_lib"]
                         .into_iter()
                         .chain(protocol(iface.uses_arena, &["_reset", "_arena_lock"]))
+                        .chain(protocol(iface.error_record, &["_error_fn", "_error_key"]))
                         .map(String::from)
                         .chain(functions.iter().map(|f| format!("_f_{}", f.name))),
                 ),
                 uses_arena: iface.uses_arena,
+                errors: iface.error_record,
                 arena_marker: crate::model::ARENA_PER_THREAD,
                 uses_sequence,
                 uses_index: calls(&functions, native_lines, "_index_arg("),

@@ -73,7 +73,9 @@ pub fn restype(f: &Function) -> String {
     }
 }
 
-pub fn body(f: &Function) -> Vec<String> {
+/// `error_record`: the library exports `wasm2py_error` (a `raises` function reads it after
+/// each call; a null bytes/str/list result reads it to tell why).
+pub fn body(f: &Function, error_record: bool) -> Vec<String> {
     let mut out = guarded_checks(f, PTR_MAX);
     let name = py_str(&f.py_name);
     if let Returns::Tuple(_) = f.returns {
@@ -141,6 +143,15 @@ pub fn body(f: &Function) -> Vec<String> {
         Some(_) => format!("_r = {call}"),
     };
     let assign = assign_to(true);
+    // What the guest's error record says, read after the call: always for `raises`, only
+    // on a null result for the other arena results.
+    let check = if f.raises {
+        Some(format!("self._check({name})"))
+    } else if error_record && matches!(ret, Some(t) if t.uses_arena()) {
+        Some(format!("if not _r:\n    self._check({name})"))
+    } else {
+        None
+    };
     // ctypes refuses a value of the wrong type with ArgumentError: the same TypeError as
     // on the wasm backend instead. Without argtypes ctypes takes only int and bool, so an
     // integer of another class (numpy, __index__) is converted and the call made again.
@@ -166,6 +177,7 @@ pub fn body(f: &Function) -> Vec<String> {
     if untyped && f.params.iter().all(|p| p.ty == Ty::Bool) {
         // bool() arguments: ctypes cannot refuse them.
         out.push(assign);
+        out.extend(check.iter().flat_map(|c| c.lines().map(String::from)));
         if let Some(l) = lift {
             out.push(format!("return {l}"));
         }
@@ -183,6 +195,11 @@ pub fn body(f: &Function) -> Vec<String> {
             let mut lines = vec!["try:".to_string()];
             lines.extend(puts.iter().map(|l| format!("    {l}")));
             lines.push(format!("    {}", assign_to(annotated)));
+            lines.extend(
+                check
+                    .iter()
+                    .flat_map(|c| c.lines().map(|l| format!("    {l}"))),
+            );
             if let Some(l) = &lift {
                 lines.push(format!("    return {l}"));
             }
@@ -202,6 +219,7 @@ pub fn body(f: &Function) -> Vec<String> {
     out.extend(puts.iter().map(|l| format!("    {l}")));
     out.push(format!("    {assign}"));
     out.extend(refused.lines().map(String::from));
+    out.extend(check.iter().flat_map(|c| c.lines().map(String::from)));
     if let Some(l) = lift {
         out.push(format!("return {l}"));
     }

@@ -36,7 +36,8 @@ pub struct FnView {
 }
 
 impl FnView {
-    pub fn new(f: &Function) -> Self {
+    /// `error_record`: the module exports the guest's error record (`wasm2py_error`).
+    pub fn new(f: &Function, error_record: bool) -> Self {
         let typed: Vec<String> = f
             .params
             .iter()
@@ -60,7 +61,7 @@ impl FnView {
             body: super::wasm::body(f),
             fast_body: super::wasm::fast_body(f),
             export_spec: super::wasm::export_spec(f),
-            native_body: super::native::body(f),
+            native_body: super::native::body(f, error_record),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),
         }

@@ -80,6 +80,10 @@ pub fn body(f: &Function) -> Vec<String> {
     out.push("try:".into());
     out.extend(puts.iter().map(|l| format!("    {l}")));
     out.push(format!("    {assign}"));
+    if f.raises {
+        // The guest's error record: its message, or "no room for the result".
+        out.push(format!("    _st.check({name})"));
+    }
     if f.uses_arena() {
         if let Some(r) = &ret {
             out.push(format!("    return {r}"));
@@ -143,6 +147,12 @@ fn format_size(fmt: &str) -> usize {
 /// result (a multi-value result goes through the generic invoker).
 fn fast_eligible(f: &Function) -> bool {
     !matches!(f.returns, Returns::Tuple(_))
+}
+
+/// Whether the fast body's tuple starts with the thread's state: for the arena, or to read
+/// the guest's error record.
+fn fast_state(f: &Function) -> bool {
+    f.uses_arena() || f.raises
 }
 
 /// The fast body's slot writes in call order: `(view format, value)` per core parameter.
@@ -218,7 +228,7 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     }
     let unpack = format!(
         "{}_a, _ts, {}",
-        if arena { "_st, " } else { "" },
+        if fast_state(f) { "_st, " } else { "" },
         views
             .iter()
             .map(|v| format!("_v{v}"))
@@ -246,6 +256,9 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     call.push("_e = _RAW_CALL(*_a)".to_string());
     call.push("if _e or _ts[0]:".into());
     call.push(format!("    self._fail({name}, _e, _ts)"));
+    if f.raises {
+        call.push(format!("_st.check({name})"));
+    }
     if let Returns::One(t) = f.returns {
         let read = format!("_v{}[0]", result_format(t));
         if t.uses_arena() {
@@ -308,7 +321,7 @@ pub fn export_spec(f: &Function) -> String {
         py_str(&f.core.to_string()),
         quoted(&f.core.params),
         quoted(&f.core.results),
-        if f.uses_arena() && fast_views(f).is_some() {
+        if fast_state(f) && fast_views(f).is_some() {
             "True"
         } else {
             "False"

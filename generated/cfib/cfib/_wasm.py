@@ -51,6 +51,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=True,
+        errors=False,
         error=CfibError,
         trap=CfibTrap,
         input_error=CfibInputError,

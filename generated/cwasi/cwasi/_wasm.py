@@ -50,6 +50,7 @@ _RUNTIME = _rt.Runtime(
         wasi=True,
         initialize=True,
         arena=True,
+        errors=False,
         error=CwasiError,
         trap=CwasiTrap,
         input_error=CwasiInputError,

@@ -112,8 +112,9 @@ class Export:
     results: tuple[str, ...]
     views: tuple[str, ...] | None
     """The slot-buffer view formats of its specialised fast body; None: no fast body."""
-    arena: bool
-    """Whether the fast body also needs the thread's state (it passes bytes, str or lists)."""
+    state: bool
+    """Whether the fast body also needs the thread's state (it passes bytes, str or lists,
+    or reads the guest's error record)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,11 +151,14 @@ class Spec:
     """The module is a reactor: ``_initialize`` runs once per instance before any call."""
     arena: bool
     """The module's functions use the memory protocol."""
+    errors: bool
+    """The module exports ``wasm2py_error``, its error record (guest errors)."""
     error: type[Exception]
     trap: type[Exception]
     """Raised as ``trap(function, message)``."""
     input_error: type[Exception]
-    """Raised as ``input_error(function)``."""
+    """Raised as ``input_error(function)``, or ``input_error(function, message)`` with the
+    guest's message."""
     exit: type[Exception]
     """Raised as ``exit(function, code)``: the guest called ``proc_exit``."""
     timeout: type[Exception]
@@ -717,6 +721,7 @@ class _Plan:
         self.by_method: dict[str, Export] = {}
         wanted = [("bump_alloc", _EXTERN_FUNC, 1), ("bump_reset", _EXTERN_FUNC, 0)]
         wanted += [("memory", _EXTERN_MEMORY, 0), ("_initialize", _EXTERN_FUNC, 0)]
+        wanted += [("wasm2py_error", _EXTERN_FUNC, 1)]
         wanted += [(e.export, _EXTERN_FUNC, max(len(e.params), len(e.results))) for e in spec.exports]
         for name, kind, slots in wanted:
             count = max(slots, 1)
@@ -792,6 +797,9 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
 
 
 _PAIR = struct.Struct("<II")
+_RECORD = struct.Struct("<III")
+# The longest guest error message shown (bytes; longer ones are cut).
+_MESSAGE_MAX = 64 * 1024
 
 
 class _Output:
@@ -1057,6 +1065,7 @@ class State:
     """One thread's store and instance, with every export bound to the store once."""
 
     initialize_raw: Callable[[], None]
+    error_record: Callable[[], int]
 
     def __init__(self, rt: Runtime, owner: Instance) -> None:
         spec = rt.spec
@@ -1114,7 +1123,7 @@ class State:
             if spec.imports:
                 _CURRENT.state = previous
         self.instance = instance
-        use_memory = spec.arena or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
+        use_memory = spec.arena or spec.errors or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
 
         if FAST:
             self._fast(rt, instance, use_memory)
@@ -1136,6 +1145,8 @@ class State:
                 self.memory_size = functools.partial(memory.data_len, store)
             for e in spec.exports:
                 setattr(self, "f_" + e.name, bind(rt.func(exports, e.export)))
+            if spec.errors:
+                self.error_record = bind(rt.func(exports, "wasm2py_error"))
             initialize = bind(rt.func(exports, "_initialize")) if spec.initialize else None
         if initialize is not None:
             try:
@@ -1168,6 +1179,8 @@ class State:
             self.reset_raw = invoker(self._raw("bump_reset"), self.trap_view, (), ())
         if spec.initialize:
             self.initialize_raw = invoker(self._raw("_initialize"), self.trap_view, (), ())
+        if spec.errors:
+            self.error_record = invoker(self._raw("wasm2py_error"), self.trap_view, (), ("i32",))
 
     def _extern(self, name: str) -> Any:
         """A pointer to the export's ``wasmtime_extern_t`` union (kept alive here)."""
@@ -1199,7 +1212,7 @@ class State:
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
             fast = (made.args, trap, *[made.view(v) for v in e.views])
-            return (self, *fast) if e.arena else fast
+            return (self, *fast) if e.state else fast
         call = invoker(made, trap, e.params, e.results)
         setattr(self, name, call)
         return call
@@ -1317,7 +1330,7 @@ class State:
         points to, both bounds-checked."""
         result &= M32
         if result == 0:
-            raise self.rt.spec.input_error(function)
+            self.refused(function)
         memory = self.memory_now()
         if result + 8 > len(memory):
             self._outside(function, memory, result, 8)
@@ -1326,6 +1339,50 @@ class State:
         if end > len(memory):
             self._outside(function, memory, ptr, length * itemsize)
         return memory, ptr, end
+
+    # The guest's error record (docs/guest-protocol.md, "Guest errors"): three u32 words
+    # {status, ptr, len} at the address wasm2py_error() returns, found once per state.
+    error_at = -1
+
+    def check(self, function: str) -> None:
+        """After a call of a ``raises`` function: raises what the guest's error record
+        says (its message as ``InputError``, no room for the result as ``MemoryError``)."""
+        memory = self.memory_now()
+        at = self.error_at
+        if at < 0:
+            at = self._find_error_record(function, memory)
+        if at + 12 > len(memory):
+            self._outside(function, memory, at, 12)
+        if memory[at] or memory[at + 1] or memory[at + 2] or memory[at + 3]:
+            self._guest_error(function, memory, at)
+
+    def _find_error_record(self, function: str, memory: memoryview[int]) -> int:
+        try:
+            at: int = self.error_record() & M32
+        except (wt.Trap, wt.WasmtimeError) as error:
+            self.raise_trap("wasm2py_error", error)
+        if at + 12 > len(memory):
+            self._outside(function, memory, at, 12)
+        self.error_at = at
+        return at
+
+    def _guest_error(self, function: str, memory: memoryview[int], at: int) -> NoReturn:
+        status, ptr, length = _RECORD.unpack_from(memory, at)
+        _RECORD.pack_into(memory, at, 0, 0, 0)  # read: the next call starts clean
+        if status == 2:
+            raise MemoryError(f"{function}: the guest has no room for the result in its arena")
+        if status != 1:
+            raise self.rt.spec.error(f"{function}: the guest's error record has status {status}")
+        if ptr + length > len(memory):
+            self._outside(function, memory, ptr, length)
+        text = memory[ptr : ptr + min(length, _MESSAGE_MAX)].tobytes().decode("utf-8", "replace")
+        raise self.rt.spec.input_error(function, text)
+
+    def refused(self, function: str) -> NoReturn:
+        """A null bytes/str/list result: why, from the guest's error record if it has one."""
+        if self.rt.spec.errors:
+            self.check(function)
+        raise self.rt.spec.input_error(function)
 
     def get_bytes(self, function: str, result: int) -> bytes:
         memory, start, end = self.get_pair(function, result, 1)

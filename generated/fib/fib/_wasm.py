@@ -50,6 +50,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=False,
+        errors=False,
         error=FibError,
         trap=FibTrap,
         input_error=FibInputError,

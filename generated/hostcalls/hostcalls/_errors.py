@@ -46,16 +46,22 @@ class HostcallsTimeout(HostcallsTrap):
 
 
 class HostcallsInputError(HostcallsError, ValueError):
-    """The guest returned a null result pointer: it refused the input (wrong length, bad
-    data), or its arena had no room left for the result (the protocol cannot tell these
-    apart; see docs/guest-protocol.md of wasm2py)."""
+    """The guest refused the input. ``message`` is the guest's own text when it gave one
+    (a function annotated ``raises``: ``Err(...)`` in Rust, ``w2p_fail`` in C); else it is
+    None and the guest returned a null result pointer, which it also does when its arena
+    has no room for the result, unless its error record says so (then ``MemoryError``;
+    see docs/guest-protocol.md of wasm2py)."""
 
-    def __init__(self, function: str) -> None:
-        super().__init__(
-            f"{function}: the guest refused the input (it returned a null result; "
-            "a guest also does that when its arena has no room for the result)"
-        )
+    def __init__(self, function: str, message: str | None = None) -> None:
+        if message is None:
+            super().__init__(
+                f"{function}: the guest refused the input (it returned a null result; "
+                "a guest also does that when its arena has no room for the result)"
+            )
+        else:
+            super().__init__(f"{function}: {message}")
         self.function = function
+        self.message = message
 
 
 def _index_arg(function: str, name: str, value: _Any) -> int:

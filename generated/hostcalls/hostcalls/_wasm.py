@@ -61,6 +61,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=True,
+        errors=False,
         error=HostcallsError,
         trap=HostcallsTrap,
         input_error=HostcallsInputError,

@@ -59,6 +59,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=True,
+        errors=False,
         error=NumkitError,
         trap=NumkitTrap,
         input_error=NumkitInputError,

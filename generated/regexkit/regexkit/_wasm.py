@@ -45,6 +45,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=True,
+        errors=False,
         error=RegexkitError,
         trap=RegexkitTrap,
         input_error=RegexkitInputError,

@@ -56,6 +56,7 @@ _RUNTIME = _rt.Runtime(
         wasi=False,
         initialize=False,
         arena=True,
+        errors=False,
         error=TextkitError,
         trap=TextkitTrap,
         input_error=TextkitInputError,

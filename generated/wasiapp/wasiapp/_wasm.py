@@ -58,6 +58,7 @@ _RUNTIME = _rt.Runtime(
         wasi=True,
         initialize=True,
         arena=True,
+        errors=False,
         error=WasiappError,
         trap=WasiappTrap,
         input_error=WasiappInputError,

@@ -519,12 +519,7 @@ impl<'a> Parser<'a> {
 
     /// The parameters after `(`, the optional `-> type`, `raises` (for an export), and the
     /// end of the line. `name` is the function's name in messages.
-    fn signature(
-        &self,
-        line: &mut Line<'a>,
-        name: &str,
-        export: bool,
-    ) -> Result<Signature, Error> {
+    fn signature(&self, line: &mut Line<'a>, name: &str, export: bool) -> Result<Signature, Error> {
         let mut params: Vec<Param> = Vec::new();
         loop {
             if let Some((Tok::Punct(")"), _)) = self.peek(line) {

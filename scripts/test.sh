@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check and test: lints, Rust tests and snapshots, generated/ up to date, ruff and
-# mypy --strict on the generated packages, and the Python suites on both backends.
+# Every check and test: lints, Rust tests and snapshots, the Rust guest SDK's tests,
+# generated/ up to date, ruff and mypy --strict on the generated packages, and the Python
+# suites on both backends.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
@@ -13,6 +14,14 @@ cargo clippy --all-targets --locked -q -- -D warnings
 
 echo "== cargo test"
 cargo test --locked -q 2>&1 | tail -n 25
+
+echo "== the Rust guest SDK (guests/rust): fmt, clippy, unit, shim and trybuild tests"
+(
+    cd guests/rust
+    cargo fmt --all -- --check
+    cargo clippy --locked -q --all-targets -p wasm2py-guest -p wasm2py-guest-macros -- -D warnings
+    cargo test --locked -q -p wasm2py-guest -p wasm2py-guest-macros 2>&1 | tail -n 25
+)
 
 echo "== generated/ is what wasm2py writes now"
 scripts/regen.sh --check

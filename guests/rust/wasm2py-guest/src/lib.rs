@@ -41,6 +41,24 @@ pub use error::{
 /// Exports a safe function to Python: see the crate documentation.
 pub use wasm2py_guest_macros::export;
 
+/// The error of a function that has no room for its result: `Err(NoRoom)` records status
+/// 2 ("no room for the result"), which Python raises as `MemoryError`, where any other
+/// `Err(e)` is a refusal with the message `e.to_string()`.
+///
+/// ```ignore
+/// #[wasm2py_guest::export]
+/// fn zeros(n: u32) -> Result<Vec<u8>, wasm2py_guest::NoRoom> {
+///     if n as usize > wasm2py_guest::MAX_TOTAL {
+///         return Err(wasm2py_guest::NoRoom); // the arena could never hold them
+///     }
+///     Ok(vec![0; n as usize])
+/// }
+/// ```
+// Not `Display` on purpose: that keeps its `Return` impl apart from the one of every
+// `Result<T, E: Display>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoom;
+
 /// wasm2py protocol: a zeroed, 16-byte aligned block of `size` bytes from this thread's
 /// arena, null when out of memory.
 #[unsafe(no_mangle)]
@@ -189,6 +207,26 @@ pub mod __private {
                 Ok(value) => value.lower(),
                 Err(error) => {
                     crate::error::fail(error);
+                    T::Abi::failed()
+                }
+            }
+        }
+        fn refuse(message: &str) -> T::Abi {
+            crate::error::fail(message);
+            T::Abi::failed()
+        }
+    }
+
+    impl<T: Return> Return for Result<T, crate::NoRoom>
+    where
+        T::Abi: Failed,
+    {
+        type Abi = T::Abi;
+        fn lower(self) -> T::Abi {
+            match self {
+                Ok(value) => value.lower(),
+                Err(crate::NoRoom) => {
+                    crate::error::fail_no_room();
                     T::Abi::failed()
                 }
             }

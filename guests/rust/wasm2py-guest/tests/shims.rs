@@ -91,6 +91,14 @@ fn huge(n: u32) -> Result<Vec<u8>, String> {
 }
 
 #[export]
+fn bounded(n: u32) -> Result<Vec<u8>, wasm2py_guest::NoRoom> {
+    if n > 100 {
+        return Err(wasm2py_guest::NoRoom);
+    }
+    Ok(vec![7; n as usize])
+}
+
+#[export]
 fn r#type(r#in: u8) -> u8 {
     r#in
 }
@@ -211,6 +219,14 @@ fn no_room_for_the_result_is_status_2() {
     assert_eq!(last_error().status, STATUS_NO_ROOM);
     clear_error();
     assert_eq!(bytes(unsafe { __wasm2py_export_huge(too_big) }), None);
+    assert_eq!(last_error().status, STATUS_NO_ROOM);
+    clear_error();
+    assert_eq!(
+        bytes(unsafe { __wasm2py_export_bounded(3) }).unwrap(),
+        [7; 3]
+    );
+    assert_eq!(last_error().status, 0);
+    assert_eq!(bytes(unsafe { __wasm2py_export_bounded(101) }), None);
     assert_eq!(last_error().status, STATUS_NO_ROOM);
     clear_error();
 }

@@ -2,7 +2,8 @@
 # Builds the example guests for wasm32 and natively, and copies them to guests/out/:
 #   fib.wasm textkit.wasm numkit.wasm regexkit.wasm (wasm32-unknown-unknown),
 #   wasiapp.wasm (wasm32-wasip1: a WASI reactor, the article's target),
-#   the sidecars fib.wasm2py textkit.wasm2py regexkit.wasm2py wasiapp.wasm2py,
+#   the sidecar fib.wasm2py (fib is the guest written by hand against the raw protocol;
+#   the others use wasm2py-guest, whose annotations travel in the `wasm2py` section),
 #   libfib.so libtextkit.so libnumkit.so libregexkit.so libwasiapp.so
 # Usage: guests/rust/build.sh [wasm|native|all]   (default all; works from any cwd)
 #
@@ -21,7 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 out=$(dirname "$here")/out
 crates=(fib textkit numkit regexkit)  # wasm32-unknown-unknown
 wasi_crates=(wasiapp)                 # wasm32-wasip1
-sidecars=(fib textkit regexkit wasiapp) # numkit carries its annotations in a custom section
+sidecars=(fib)                        # the others carry theirs in the `wasm2py` section
 
 cd "$here" # picks up rust-toolchain.toml
 export RUSTFLAGS="--remap-path-prefix=$here=/guests \
@@ -51,6 +52,12 @@ if [[ $what != native ]]; then
     done
     for c in "${sidecars[@]}"; do
         cp "$c/$c.wasm2py" "$out/$c.wasm2py"
+    done
+    # A sidecar left from an older build would win over the module's section.
+    for c in "${crates[@]}" "${wasi_crates[@]}"; do
+        if [[ ! -e $c/$c.wasm2py ]]; then
+            rm -f "$out/$c.wasm2py"
+        fi
     done
 fi
 

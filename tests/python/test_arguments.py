@@ -443,7 +443,7 @@ def test_result_beyond_the_arena_is_a_null_result(backend, guest, method, data, 
 
 
 def test_textkit_input_beyond_the_256_mib_cap_raises_memory_error(wasm_backend):
-    # wasm only: wasm2py-arena caps the arena at 256 MiB (MAX_TOTAL), so the input cannot
+    # wasm only: wasm2py-guest caps the arena at 256 MiB (MAX_TOTAL), so the input cannot
     # be copied in; bump_alloc refuses before memory grows, which makes this cheap. The
     # native backend passes the buffer in place and would hash 256 MiB.
     textkit = wasm_backend("textkit")

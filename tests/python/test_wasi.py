@@ -507,7 +507,7 @@ def test_native_gives_the_same_results(wa, wa_native):
 
 
 def test_native_from_threads(wa_native):
-    """The Rust guest's arena is per thread natively (wasm2py-arena's thread_local!)."""
+    """The Rust guest's arena is per thread natively (wasm2py-guest's thread_local!)."""
 
     def work(i: int) -> list[Any]:
         return [(wa_native.word_counts(f"w{i} x w{i} " * (k + 1)), wa_native.fibonacci(20 + i % 3)) for k in range(50)]

@@ -4,6 +4,8 @@
 #   rust_user.wasm  librust_user.so  rust_user.wasm2py   (cargo)
 #   c_user.wasm     libc_user.so     c_user.wasm2py      (clang + wasm-ld, gcc)
 #   rust_wasi_user.wasm  librust_wasi_user.so  rust_wasi_user.wasm2py   (cargo, wasm32-wasip1)
+#   rust_sdk_user.wasm  librust_sdk_user.so  rust_sdk_user_wasi.wasm   (cargo, wasm2py-guest;
+#                       no sidecar: the annotations are in the modules' `wasm2py` section)
 #   c_wasi_user.wasm     libc_wasi_user.so     c_wasi_user.wasm2py      (clang + wasi-libc, gcc)
 #   import_user.wasm     import_user.wasm2py   (clang + wasm-ld; host imports: wasm only)
 # Usage: tests/spec_modules/build.sh [wasm|native|all]   (default: all)
@@ -36,7 +38,7 @@ install_file() {
     fi
 }
 
-# ---- rust_user, rust_wasi_user --------------------------------------------------------
+# ---- rust_user, rust_wasi_user, rust_sdk_user ----------------------------------------
 
 # cargo_build CRATE CARGO-ARGS...: builds tests/spec_modules/CRATE.
 cargo_build() {
@@ -47,6 +49,8 @@ cargo_build() {
     # with CARGO_ENCODED_RUSTFLAGS (0x1f-separated) so a path with spaces stays one flag.
     local flags="--remap-path-prefix=$here/$crate=$crate"
     flags+=$'\x1f'"--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo-home"
+    # rust_sdk_user's path dependency, the SDK in guests/rust.
+    flags+=$'\x1f'"--remap-path-prefix=$(cd "$here/../.." && pwd)/guests/rust=guests"
     (cd "$here/$crate" && CARGO_ENCODED_RUSTFLAGS="$flags" RUSTFLAGS='' \
         cargo build --quiet --release --offline "$@")
 }
@@ -64,6 +68,13 @@ rust_wasm() {
     cargo_build "$1" --target "$2"
     install_file "$here/$1/target/$2/release/$1.wasm" "$out/$1.wasm"
     install_file "$here/$1/$1.wasm2py" "$out/$1.wasm2py"
+}
+
+# rust_sdk_wasm CRATE TARGET OUTPUT: the module alone (annotated by its own section).
+rust_sdk_wasm() {
+    rust_target "$2"
+    cargo_build "$1" --target "$2"
+    install_file "$here/$1/target/$2/release/$1.wasm" "$out/$3"
 }
 
 # rust_native CRATE: libCRATE.so into out/.
@@ -138,6 +149,8 @@ mkdir -p "$out"
 if [[ "$what" == wasm || "$what" == all ]]; then
     rust_wasm rust_user wasm32-unknown-unknown
     rust_wasm rust_wasi_user wasm32-wasip1
+    rust_sdk_wasm rust_sdk_user wasm32-unknown-unknown rust_sdk_user.wasm
+    rust_sdk_wasm rust_sdk_user wasm32-wasip1 rust_sdk_user_wasi.wasm
     c_freestanding c_user
     c_wasi c_wasi_user
     c_freestanding import_user
@@ -145,6 +158,7 @@ fi
 if [[ "$what" == native || "$what" == all ]]; then
     rust_native rust_user
     rust_native rust_wasi_user
+    rust_native rust_sdk_user
     c_native c_user
     c_native c_wasi_user
 fi

@@ -98,11 +98,12 @@ pub fn body(f: &Function, error_record: bool) -> Vec<String> {
                 args.push(format!("_a{i}, _n{i}"));
             }
             Ty::List(n) => {
+                // `_k{i}` keeps the items alive for the call.
                 puts.push(format!(
-                    "_a{i}, _n{i} = _list_arg({v}, {:?})",
+                    "_k{i}, _a{i}, _n{i} = _list_arg({v}, {:?})",
                     array_code(n)
                 ));
-                args.push(format!("_a{i}.buffer_info()[0] or _EMPTY, _n{i}"));
+                args.push(format!("_a{i}, _n{i}"));
             }
         }
     }

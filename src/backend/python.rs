@@ -90,8 +90,8 @@ pub fn param_type(ty: Ty) -> &'static str {
         Ty::Bool => "bool",
         Ty::Bytes => "bytes | bytearray | memoryview",
         Ty::Str => "str",
-        Ty::List(n) if n.is_float() => "_Sequence[float]",
-        Ty::List(_) => "_Sequence[int]",
+        Ty::List(n) if n.is_float() => "_Iterable[float]",
+        Ty::List(_) => "_Iterable[int]",
     }
 }
 

@@ -107,11 +107,6 @@ def _str_arg(function: str, text: str) -> tuple[bytes, int]:
     return data, len(data)
 
 
-def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
-    data = _array(code, items)
-    return data, len(data)
-
-
 def _pair(function: str, result: int | None) -> _Pair:
     if not result:
         raise CwasiInputError(function)
@@ -136,7 +131,8 @@ def _get_str(function: str, result: int | None) -> str:
 def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
     pair = _pair(function, result)
     data = _array(code)
-    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
+    if pair.len:  # one copy, straight from the guest's memory
+        data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
     return data.tolist()
 
 

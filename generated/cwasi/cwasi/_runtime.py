@@ -797,6 +797,37 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
 
 
 _PAIR = struct.Struct("<II")
+
+# A list parameter's buffer: the array type code's kind (signed, unsigned, float) and size.
+ITEMSIZE = {code: array(code).itemsize for code in "bBhHiIlLqQfd"}
+_KIND = dict.fromkeys("bhilqn", "i") | dict.fromkeys("BHILQN", "u") | dict.fromkeys("fd", "f")
+_NATIVE_ORDER = "@=" + ("<" if sys.byteorder == "little" else ">")
+
+
+def list_view(items: Any, code: str) -> memoryview[int] | None:
+    """The bytes of ``items`` as one contiguous view, when it is a one-dimensional
+    C-contiguous buffer of the list's item type in native byte order (numpy arrays,
+    ``array.array``, memoryviews; ``bytes`` for ``list[u8]``): such a list is copied with
+    one memcpy. None for anything else (lists, tuples, other types or strides), which is
+    converted element by element."""
+    if isinstance(items, (list, tuple, range)):
+        return None
+    try:
+        view = memoryview(items)
+    except TypeError:
+        return None
+    fmt = view.format.lstrip(_NATIVE_ORDER)
+    if (
+        view.ndim != 1
+        or not view.c_contiguous
+        or len(fmt) != 1
+        or _KIND.get(fmt) != _KIND[code]
+        or view.itemsize != ITEMSIZE[code]
+    ):
+        return None
+    if view.format != fmt:  # a byte-order prefix, which cast() refuses (rare): a copy
+        return memoryview(view.tobytes())
+    return view.cast("B")
 _RECORD = struct.Struct("<III")
 # The longest guest error message shown (bytes; longer ones are cut).
 _MESSAGE_MAX = 64 * 1024
@@ -1320,10 +1351,18 @@ class State:
         return self.put_bytes(function, text.encode("utf-8"))
 
     def put_list(self, function: str, items: Any, code: str) -> tuple[int, int]:
-        """Packs a sequence of numbers as a C array; returns (ptr, count)."""
-        data = array(code, items)
-        ptr, _ = self.put_bytes(function, memoryview(data).cast("B"))
-        return ptr, len(data)
+        """Copies a list's items into the arena as a C array; returns (ptr, count). A
+        buffer of the item type (numpy array, ``array.array``, memoryview) is copied with
+        one memcpy; anything else is packed element by element first."""
+        view = list_view(items, code)
+        if view is None:
+            data = array(code, items)
+            view = memoryview(data).cast("B")
+            count = len(data)
+        else:
+            count = len(view) // ITEMSIZE[code]
+        ptr, _ = self.put_bytes(function, view)
+        return ptr, count
 
     def get_pair(self, function: str, result: int, itemsize: int) -> tuple[memoryview[int], int, int]:
         """The guest memory and the [start, end) of the data a result's {ptr, len} pair

@@ -11,7 +11,7 @@
 # Each installed wasm2py answers --version and --help, and generates a package from a WAT
 # module, imported and called by the repo's .venv python (which has the pinned wasmtime).
 # The Cargo builds share this checkout's target/ (CARGO_TARGET_DIR): after setup.sh's release
-# build only the wasm2py crate is compiled again, and the whole check takes about a minute.
+# build only the wasm2py crate is compiled again: the whole check takes one to two minutes.
 # Needs PyPI for maturin (or pip's cache; find-links /opt/wheels is used when it exists).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -116,16 +116,17 @@ for f in Cargo.lock runtime/_runtime.py templates/_wasm.py templates/pyproject.t
     grep -qx "wasm2py-$version/$f" <<<"$sdist_files" || fail "the sdist lacks $f"
 done
 
-# The generated packages are run by the repo's .venv python (wasmtime pinned there); without
-# one, the wheel's venv gets the pinned wasmtime.
+# The generated packages are run by the repo's .venv python (wasmtime pinned there), or
+# $WASM2PY_TEST_PYTHON; where that has no wasmtime, the wheel's venv gets the pinned one.
 step "the wheel in a fresh venv"
 "$python" -m venv "$work/wheel-venv"
 quiet "$work/wheel-venv/bin/pip" install --no-index "$wheel"
-runner=$root/.venv/bin/python
+runner=${WASM2PY_TEST_PYTHON:-$root/.venv/bin/python}
 if ! "$runner" -c 'import wasmtime' 2>/dev/null; then
     quiet "$work/wheel-venv/bin/pip" install "$(grep '^wasmtime==' requirements-dev.txt)"
     runner=$work/wheel-venv/bin/python
 fi
+echo "   the generated packages run on $runner, wasmtime $("$runner" -c 'import importlib.metadata as m; print(m.version("wasmtime"))')"
 [[ $(PATH=$work/wheel-venv/bin:$PATH command -v wasm2py) == "$work/wheel-venv/bin/wasm2py" ]] ||
     fail "wasm2py is not on the venv's PATH"
 check_tool "$work/wheel-venv/bin/wasm2py" wheel

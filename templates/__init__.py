@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os as _os
 import threading as _threading
+{%- if uses_array %}
+from array import array as _array
+{%- endif %}
 from collections.abc import Callable as _Callable
 {%- if uses_iterable %}
 from collections.abc import Iterable as _Iterable

@@ -9,6 +9,9 @@ bindings look as expected (``FAST_PATH``); ``WASM2PY_FAST_PATH=0`` forces the pu
 from __future__ import annotations
 
 import os as _os
+{%- if uses_array %}
+from array import array as _array
+{%- endif %}
 from collections.abc import Callable as _Callable
 {%- if uses_iterable %}
 from collections.abc import Iterable as _Iterable

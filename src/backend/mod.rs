@@ -48,6 +48,8 @@ struct InitPy<'a> {
     all: Vec<String>,
     skipped: Vec<String>,
     uses_iterable: bool,
+    /// Some function returns an `array[T]` (`_array` in annotations).
+    uses_array: bool,
     library_env: String,
     library_names: Vec<String>,
     wasmtime_requirement: &'a str,
@@ -77,6 +79,7 @@ struct WasmPy<'a> {
     arena: &'static str,
     errors: &'static str,
     uses_iterable: bool,
+    uses_array: bool,
     uses_index: bool,
     uses_real: bool,
 }
@@ -230,10 +233,16 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
         .iter()
         .map(|f| FnView::new(f, iface.error_record))
         .collect();
-    let uses_iterable = iface.functions.iter().any(|f| {
-        f.params
-            .iter()
-            .any(|p| matches!(p.ty, crate::sig::Ty::List(_)))
+    let uses_iterable = iface
+        .functions
+        .iter()
+        .any(|f| f.params.iter().any(|p| p.ty.items().is_some()));
+
+    let uses_array = iface.functions.iter().any(|f| {
+        matches!(
+            f.returns,
+            crate::model::Returns::One(crate::sig::Ty::Array(_))
+        )
     });
 
     let mut files = Files::default();
@@ -281,6 +290,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                     .map(|(n, why)| format!("{n}: {why}"))
                     .collect(),
                 uses_iterable,
+                uses_array,
                 library_env: format!("{}_LIBRARY", pkg.to_uppercase()),
                 library_names: vec![
                     format!("lib{pkg}.so"),
@@ -324,6 +334,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 arena: py_bool(iface.uses_arena),
                 errors: py_bool(iface.error_record),
                 uses_iterable,
+                uses_array,
                 uses_index: calls(&functions, wasm_lines, "_index_arg("),
                 uses_real: calls(&functions, wasm_lines, "_real_arg("),
             },

@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import ctypes
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,3 +138,47 @@ def test_the_wasm_copy_is_one_memcpy_of_the_buffer() -> None:
     assert _runtime.list_view(np.arange(3, dtype=np.uint64), "q") is None
     assert _runtime.list_view(b"abc", "B") is not None
     assert _runtime.list_view(b"abc", "b") is None
+
+
+# ---- array[T]: the same inputs, and array.array results ------------------------------
+
+
+@pytest.fixture(scope="module")
+def textarr(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """textkit's module with `scale` annotated `array[f64]`, as the package `textarr`."""
+    import subprocess
+    import sys
+
+    from conftest import GUESTS_OUT, WASM2PY, native_library, require
+
+    work = tmp_path_factory.mktemp("textarr")
+    (work / "textarr.wasm2py").write_text(
+        "/// Every element of xs times k, as an array.\nscale(xs: array[f64], k: f64) -> array[f64]\n"
+    )
+    done = subprocess.run(
+        [str(require(WASM2PY)), "gen", str(require(GUESTS_OUT / "textkit.wasm")), "--name", "textarr",
+         "--sig", str(work / "textarr.wasm2py"), "-o", str(work / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    sys.path.insert(0, str(work / "out"))
+    import textarr
+
+    textarr.LIBRARY = str(native_library("textkit"))
+    return textarr
+
+
+@pytest.mark.parametrize("backend_name", ["wasm", "native"])
+def test_array_results_are_array_array(textarr: Any, backend_name: str) -> None:
+    cls = textarr.Textarr
+    t = cls() if backend_name == "wasm" else cls(backend="native", library=textarr.LIBRARY)
+    xs = np.arange(1000, dtype=np.float64)
+    got = t.scale(xs, 2.0)
+    assert type(got) is array.array and got.typecode == "d"
+    assert np.frombuffer(got, dtype=np.float64).tolist() == (xs * 2.0).tolist()  # no copy
+    assert t.scale([1.0, 2.0], 3.0) == array.array("d", [3.0, 6.0])
+    assert t.scale(array.array("d", [0.5]), 2.0) == array.array("d", [1.0])
+    assert t.scale([], 2.0) == array.array("d")
+    assert cls.scale.__annotations__["return"] == "_array[float]"

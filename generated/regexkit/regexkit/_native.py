@@ -128,12 +128,16 @@ def _get_str(function: str, result: int | None) -> str:
         raise RegexkitError(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
 
-def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+def _get_array(function: str, result: int | None, code: str) -> _array[_Any]:
     pair = _pair(function, result)
     data = _array(code)
     if pair.len:  # one copy, straight from the guest's memory
         data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
-    return data.tolist()
+    return data
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    return _get_array(function, result, code).tolist()
 
 
 class _RegexkitNative(Regexkit):

@@ -122,7 +122,8 @@ class Import:
     """One host import: the Python function the guest calls, with lifted arguments.
 
     ``params`` and ``result`` are kinds: ``i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 bool ptr``,
-    ``bytes``, ``str`` or ``list:<array code>`` (those three take two core parameters)."""
+    ``bytes``, ``str``, ``list:<array code>`` or ``array:<array code>`` (those take two core
+    parameters)."""
 
     module: str
     name: str
@@ -520,7 +521,7 @@ _RANGES = {
 
 
 def _slot_format(kind: str) -> str:
-    if kind in ("bytes", "str") or kind.startswith("list:"):
+    if kind in ("bytes", "str") or kind.startswith(("list:", "array:")):
         return "I12xI12x"
     return _SLOT_FORMAT[kind]
 
@@ -558,10 +559,10 @@ class _HostImport:
                 args.append(value & M64)
             elif kind == "bool":
                 args.append(value != 0)
-            elif kind in ("bytes", "str") or kind.startswith("list:"):
+            elif kind in ("bytes", "str") or kind.startswith(("list:", "array:")):
                 ptr, length = value & M32, raw[i] & M32
                 i += 1
-                code = kind[5:] if kind.startswith("list:") else "B"
+                code = kind.partition(":")[2] or "B"
                 itemsize = array(code).itemsize
                 memory = state.memory_now()
                 end = ptr + length * itemsize
@@ -581,7 +582,7 @@ class _HostImport:
                 else:
                     items = array(code)
                     items.frombytes(data)
-                    args.append(items.tolist())
+                    args.append(items.tolist() if kind[0] == "l" else items)
             else:
                 args.append(value)
         return args
@@ -1154,7 +1155,7 @@ class State:
             if spec.imports:
                 _CURRENT.state = previous
         self.instance = instance
-        use_memory = spec.arena or spec.errors or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
+        use_memory = spec.arena or spec.errors or any(k in ("bytes", "str") or k.startswith(("list:", "array:")) for i in spec.imports for k in i.params)
 
         if FAST:
             self._fast(rt, instance, use_memory)
@@ -1433,11 +1434,15 @@ class State:
         except UnicodeDecodeError as error:
             raise self.rt.spec.error(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
-    def get_list(self, function: str, result: int, code: str) -> list[Any]:
+    def get_array(self, function: str, result: int, code: str) -> array[Any]:
+        """An ``array[T]`` result: one copy out of guest memory."""
         data = array(code)
         memory, start, end = self.get_pair(function, result, data.itemsize)
         data.frombytes(memory[start:end])
-        return data.tolist()
+        return data
+
+    def get_list(self, function: str, result: int, code: str) -> list[Any]:
+        return self.get_array(function, result, code).tolist()
 
 
 # ---------------------------------------------------------------------------------------

@@ -179,6 +179,46 @@ def test_timeouts_hold_while_the_ticker_parks_and_wakes(limits: Any) -> None:
     assert out == "done\n", (out, err)
 
 
+FORK_SCRIPT = """
+    import os, threading, time
+    import limits_user
+
+    instance = limits_user.LimitsUser(timeout=0.5)
+    # A timed call in flight in another thread: the ticker runs (and may hold its lock)
+    # when the process forks.
+    def spin():
+        try:
+            instance.spin()
+        except limits_user.LimitsUserTimeout:
+            pass
+    worker = threading.Thread(target=spin)
+    worker.start()
+    time.sleep(0.2)
+    pid = os.fork()
+    if pid == 0:
+        child = limits_user.LimitsUser(timeout=0.1)
+        try:
+            child.spin()
+        except limits_user.LimitsUserTimeout:
+            os._exit(0)
+        os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    worker.join()
+    print("child", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_timeouts_hold_in_a_child_forked_while_the_ticker_runs(limits: Any) -> None:
+    child = run_python(FORK_SCRIPT, limits.OUT)
+    try:
+        out, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        out, err = child.communicate()
+        pytest.fail(f"the forked child's timed call was never stopped\n{out}\n{err}")
+    assert out == "child 0\n", (out, err)
+
+
 def test_an_instance_without_a_timeout_is_not_stopped_by_another_ones(limits: Any) -> None:
     timed = limits.LimitsUser(timeout=0.1)
     free = limits.LimitsUser()
@@ -238,6 +278,7 @@ def run_python(code: str, path: Path, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
+        start_new_session=True,  # a hung child and its own children are killed together
     )
 
 

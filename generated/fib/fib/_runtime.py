@@ -1009,6 +1009,24 @@ def _wake_ticker() -> None:
         _TICKER[0].start()
 
 
+def _ticker_after_fork() -> None:
+    """In a forked child: no ticker runs (threads do not survive a fork) and its lock may
+    have been held by the parent's, so the next timed call starts a new one."""
+    global _TICKER_LOCK, _TICKER_GO
+    _TICKER_LOCK = threading.Lock()
+    _TICKER_GO = threading.Event()
+    _TICKER.clear()
+    IDLE[0] = True
+    # The calls in flight in the parent's other threads do not go on here.
+    for trap in list(_TIMED_MARKS.values()):
+        if trap[0] == CALL_MARK:
+            trap[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ticker_after_fork)
+
+
 def _tick() -> None:
     """Advances the epochs every TICK while a timed call runs; parks when none does."""
     while not _EXITING:

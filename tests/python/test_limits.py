@@ -321,6 +321,45 @@ def test_ctrl_c_interrupts_a_long_call_on_the_main_thread(limits: Any, run: int)
     assert out == "after 5\n", out
 
 
+FORK_SIGINT_SCRIPT = """
+    import os, sys, time
+    import limits_user
+    instance = limits_user.LimitsUser()
+    instance.add(1, 1)  # the parent's SIGINT watcher starts here
+    pid = os.fork()
+    if pid == 0:
+        print("child", os.getpid(), flush=True)
+        started = time.monotonic()
+        try:
+            instance.spin()
+        except KeyboardInterrupt:
+            print(f"interrupted {time.monotonic() - started:.3f}", flush=True)
+            print("after", instance.add(2, 3), flush=True)
+            os._exit(0)
+        os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    print("exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_long_call_in_a_forked_child(limits: Any) -> None:
+    parent = run_python(FORK_SIGINT_SCRIPT, limits.OUT)
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    assert line.startswith("child "), line
+    time.sleep(0.3)
+    os.kill(int(line.split()[1]), signal.SIGINT)
+    try:
+        out, err = parent.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(parent.pid, signal.SIGKILL)
+        out, err = parent.communicate()
+        pytest.fail(f"SIGINT did not interrupt the child's call\n{out}\n{err}")
+    lines = out.splitlines()
+    assert lines[0].startswith("interrupted"), (out, err)
+    assert lines[1:] == ["after 5", "exit 0"], (out, err)
+
+
 def test_without_interruptibility_timeouts_are_refused(limits: Any) -> None:
     child = run_python(
         """

@@ -1023,8 +1023,9 @@ def _ticker_after_fork() -> None:
             trap[0] = 0
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_ticker_after_fork)
+def _after_fork() -> None:
+    _ticker_after_fork()
+    _watch_sigint_after_fork()
 
 
 def _tick() -> None:
@@ -1058,6 +1059,7 @@ def _sigint_handler(previous: Callable[..., Any]) -> Callable[..., Any]:
             return None
         return previous(signum, frame)
 
+    on_sigint.wasm2py_wraps = previous  # type: ignore[attr-defined]
     return on_sigint
 
 
@@ -1103,8 +1105,33 @@ def _watch_sigint() -> None:
     _WATCHING.append((reader, writer))
     threading.Thread(target=watch, name="wasm2py-sigint", daemon=True).start()
     current = signal.getsignal(signal.SIGINT)
-    if callable(current):
+    if callable(current) and not hasattr(current, "wasm2py_wraps"):
         signal.signal(signal.SIGINT, _sigint_handler(current))
+
+
+def _watch_sigint_after_fork() -> None:
+    """In a forked child: the watcher thread is gone and its socket pair is shared with
+    the parent (whose watcher would get the child's Ctrl-C): a new pair and watcher."""
+    import signal
+
+    if not _WATCHING:
+        return
+    pair = _WATCHING.pop()
+    _WATCHING.clear()
+    if pair is None:  # another wakeup fd was there first (asyncio's): still not ours
+        _WATCHING.append(None)
+        return
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:  # pragma: no cover (forked from a thread other than the main one)
+        return
+    for end in pair:
+        end.close()
+    _watch_sigint()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test: lints, Rust tests and snapshots, the Rust guest SDK's tests,
-# generated/ up to date, ruff and mypy --strict on the generated packages, and the Python
-# suites on both backends.
+# generated/ up to date, ruff and mypy --strict on the generated packages, the Python
+# suites on both backends, and the install paths of the tool (wheel, pip install ., sdist,
+# cargo install).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
@@ -38,3 +39,6 @@ echo "== pytest: the runtime suite (fast path), the web apps as real servers"
 
 echo "== pytest: the runtime suite again on wasmtime-py's public API (WASM2PY_FAST_PATH=0)"
 WASM2PY_FAST_PATH=0 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+echo "== installing the tool: the wheel, pip install ., the sdist, cargo install (scripts/test-install.sh)"
+scripts/test-install.sh

@@ -103,12 +103,22 @@ pub enum Ty {
     Bytes,
     Str,
     List(Num),
+    /// Lowered as a list; a result is an `array.array` (no per-element Python objects).
+    Array(Num),
 }
 
 impl Ty {
     /// True for the types that travel through the guest arena.
     pub fn uses_arena(self) -> bool {
-        matches!(self, Ty::Bytes | Ty::Str | Ty::List(_))
+        matches!(self, Ty::Bytes | Ty::Str | Ty::List(_) | Ty::Array(_))
+    }
+
+    /// The element type of a list or array.
+    pub fn items(self) -> Option<Num> {
+        match self {
+            Ty::List(n) | Ty::Array(n) => Some(n),
+            _ => None,
+        }
     }
 }
 
@@ -121,6 +131,7 @@ impl std::fmt::Display for Ty {
             Ty::Bytes => f.write_str("bytes"),
             Ty::Str => f.write_str("str"),
             Ty::List(n) => write!(f, "list[{}]", n.name()),
+            Ty::Array(n) => write!(f, "array[{}]", n.name()),
         }
     }
 }
@@ -436,12 +447,16 @@ impl<'a> Parser<'a> {
             "ptr" => Ty::Ptr,
             "bytes" => Ty::Bytes,
             "str" => Ty::Str,
-            "list" => {
-                self.expect_punct(line, "[", "`[` after `list`")?;
+            "list" | "array" => {
+                self.expect_punct(line, "[", &format!("`[` after `{name}`"))?;
                 let (elem, ecol) = self.expect_ident(line, "an element type")?;
                 let n = self.num(line.no, ecol, elem, true)?;
                 self.expect_punct(line, "]", "`]`")?;
-                Ty::List(n)
+                if name == "list" {
+                    Ty::List(n)
+                } else {
+                    Ty::Array(n)
+                }
             }
             other => Ty::Num(self.num(line.no, col, other, false)?),
         };

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os as _os
 import threading as _threading
-from collections.abc import Callable as _Callable
-from collections.abc import Mapping as _Mapping
-{%- if uses_sequence %}
-from collections.abc import Sequence as _Sequence
+{%- if uses_array %}
+from array import array as _array
 {%- endif %}
+from collections.abc import Callable as _Callable
+{%- if uses_iterable %}
+from collections.abc import Iterable as _Iterable
+{%- endif %}
+from collections.abc import Mapping as _Mapping
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 

@@ -23,14 +23,18 @@ import threading as _threading
 from array import array as _array
 {% endif -%}
 from collections.abc import Callable as _Callable
-{% if uses_sequence -%}
-from collections.abc import Sequence as _Sequence
+{% if uses_iterable -%}
+from collections.abc import Iterable as _Iterable
 {% endif -%}
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import {{ class }}
 from ._errors import {{ class }}Error{% if uses_arena || errors %}, {{ class }}InputError{% endif %}{% if uses_index %}, _index_arg{% endif %}{% if uses_real %}, _real_arg{% endif %}
+{%- if uses_list %}
+from ._runtime import ITEMSIZE as _ITEMSIZE
+from ._runtime import list_view as _list_view
+{%- endif %}
 
 
 def _bind(
@@ -142,9 +146,22 @@ def _str_arg(function: str, text: str) -> tuple[bytes, int]:
     return data, len(data)
 
 
-def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
-    data = _array(code, items)
-    return data, len(data)
+{%- if uses_list %}
+def _list_arg(items: _Any, code: str) -> tuple[_Any, int, int]:
+    """(an object to keep alive for the call, the address, the count) of a list's items as
+    a C array: a writable buffer of the item type in place, a read-only one copied with
+    one memcpy, anything else packed element by element."""
+    view = _list_view(items, code)
+    if view is None:
+        data = _array(code, items)
+    elif not view.readonly and view.nbytes:
+        buffer = (_ctypes.c_char * view.nbytes).from_buffer(view)
+        return buffer, _ctypes.addressof(buffer), view.nbytes // _ITEMSIZE[code]
+    else:
+        data = _array(code)
+        data.frombytes(view)
+    return data, data.buffer_info()[0] or _EMPTY, len(data)
+{%- endif %}
 
 
 def _pair(function: str, result: int | None) -> _Pair:
@@ -168,11 +185,16 @@ def _get_str(function: str, result: int | None) -> str:
         raise {{ class }}Error(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
 
-def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+def _get_array(function: str, result: int | None, code: str) -> _array[_Any]:
     pair = _pair(function, result)
     data = _array(code)
-    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
-    return data.tolist()
+    if pair.len:  # one copy, straight from the guest's memory
+        data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
+    return data
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    return _get_array(function, result, code).tolist()
 {%- endif %}
 
 

@@ -9,11 +9,14 @@ bindings look as expected (``FAST_PATH``); ``WASM2PY_FAST_PATH=0`` forces the pu
 from __future__ import annotations
 
 import os as _os
-from collections.abc import Callable as _Callable
-from collections.abc import Mapping as _Mapping
-{%- if uses_sequence %}
-from collections.abc import Sequence as _Sequence
+{%- if uses_array %}
+from array import array as _array
 {%- endif %}
+from collections.abc import Callable as _Callable
+{%- if uses_iterable %}
+from collections.abc import Iterable as _Iterable
+{%- endif %}
+from collections.abc import Mapping as _Mapping
 from typing import Any as _Any
 
 import wasmtime as _wasmtime

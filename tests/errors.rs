@@ -1856,3 +1856,22 @@ fn raises_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn array_types() {
+    let m = module(&format!(
+        r#"{ARENA} (func (export "f") (param i32 i32 f64) (result i32) i32.const 0)"#
+    ));
+    let iface = interface(&m, Some("f(xs: array[f64], k: f64) -> array[i32]"));
+    let f = &iface.functions[0];
+    assert_eq!(f.params[0].ty, Ty::Array(Num::F64));
+    assert_eq!(f.returns, Returns::One(Ty::Array(Num::I32)));
+    assert_eq!(f.signature(), "(xs: array[f64], k: f64) -> array[i32]");
+    let e = error(&m, Some("f(xs: array[str], k: f64) -> u32"));
+    assert!(e.starts_with("m.wasm2py:1:13: "), "{e}");
+    let e = error(&m, Some("f(xs: array f64) -> u32"));
+    assert!(
+        e.starts_with("m.wasm2py:1:13: expected `[` after `array`"),
+        "{e}"
+    );
+}

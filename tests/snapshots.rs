@@ -218,6 +218,7 @@ const KITCHEN_SINK: &str = r#"(module
   (func (export "parse") (param i32 i32) (result i32) i32.const 0)
   (func (export "validate") (param i32 i32))
   (func (export "checked") (param i32) (result i32) i32.const 0)
+  (func (export "arrays") (param i32 i32 i32 i32) (result i32) i32.const 0)
   (global (export "__heap_base") i32 (i32.const 1024)))"#;
 
 const KITCHEN_SINK_SIG: &str = r#"# every type
@@ -242,6 +243,8 @@ lambda(self: u32) -> u32
 parse(text: str) -> str raises
 validate(data: bytes) raises
 checked(n: u16) -> u16 raises
+/// array[T]: list inputs, an array.array result.
+arrays(a: array[f64], b: array[u8]) -> array[i16]
 "#;
 
 #[test]

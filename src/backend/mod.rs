@@ -47,7 +47,9 @@ struct InitPy<'a> {
     /// `__all__`, in the order ruff's RUF022 expects.
     all: Vec<String>,
     skipped: Vec<String>,
-    uses_sequence: bool,
+    uses_iterable: bool,
+    /// Some function returns an `array[T]` (`_array` in annotations).
+    uses_array: bool,
     library_env: String,
     library_names: Vec<String>,
     wasmtime_requirement: &'a str,
@@ -76,7 +78,8 @@ struct WasmPy<'a> {
     initialize: &'static str,
     arena: &'static str,
     errors: &'static str,
-    uses_sequence: bool,
+    uses_iterable: bool,
+    uses_array: bool,
     uses_index: bool,
     uses_real: bool,
 }
@@ -100,9 +103,11 @@ struct NativePy<'a> {
     uses_arena: bool,
     /// The module exports the guest's error record (`wasm2py_error`).
     errors: bool,
+    /// Some function takes a list (`_list_arg`).
+    uses_list: bool,
     /// The per-thread-arena marker's name (`model::ARENA_PER_THREAD`).
     arena_marker: &'static str,
-    uses_sequence: bool,
+    uses_iterable: bool,
     uses_index: bool,
     uses_real: bool,
 }
@@ -228,10 +233,16 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
         .iter()
         .map(|f| FnView::new(f, iface.error_record))
         .collect();
-    let uses_sequence = iface.functions.iter().any(|f| {
-        f.params
-            .iter()
-            .any(|p| matches!(p.ty, crate::sig::Ty::List(_)))
+    let uses_iterable = iface
+        .functions
+        .iter()
+        .any(|f| f.params.iter().any(|p| p.ty.items().is_some()));
+
+    let uses_array = iface.functions.iter().any(|f| {
+        matches!(
+            f.returns,
+            crate::model::Returns::One(crate::sig::Ty::Array(_))
+        )
     });
 
     let mut files = Files::default();
@@ -278,7 +289,8 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                     .iter()
                     .map(|(n, why)| format!("{n}: {why}"))
                     .collect(),
-                uses_sequence,
+                uses_iterable,
+                uses_array,
                 library_env: format!("{}_LIBRARY", pkg.to_uppercase()),
                 library_names: vec![
                     format!("lib{pkg}.so"),
@@ -321,7 +333,8 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 initialize: py_bool(iface.initialize),
                 arena: py_bool(iface.uses_arena),
                 errors: py_bool(iface.error_record),
-                uses_sequence,
+                uses_iterable,
+                uses_array,
                 uses_index: calls(&functions, wasm_lines, "_index_arg("),
                 uses_real: calls(&functions, wasm_lines, "_real_arg("),
             },
@@ -346,8 +359,9 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 ),
                 uses_arena: iface.uses_arena,
                 errors: iface.error_record,
+                uses_list: calls(&functions, native_lines, "_list_arg("),
                 arena_marker: crate::model::ARENA_PER_THREAD,
-                uses_sequence,
+                uses_iterable,
                 uses_index: calls(&functions, native_lines, "_index_arg("),
                 uses_real: calls(&functions, native_lines, "_real_arg("),
             },

@@ -29,7 +29,7 @@ fn scalar_ctype(ty: Ty) -> &'static str {
         Ty::Num(n) => ctype(n),
         Ty::Bool => "_ctypes.c_bool",
         // Pointers, and the {ptr, len} pair a bytes/str/list result points to.
-        Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) => "_ctypes.c_void_p",
+        Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) | Ty::Array(_) => "_ctypes.c_void_p",
     }
 }
 
@@ -97,12 +97,13 @@ pub fn body(f: &Function, error_record: bool) -> Vec<String> {
                 puts.push(format!("_a{i}, _n{i} = _str_arg({name}, {v})"));
                 args.push(format!("_a{i}, _n{i}"));
             }
-            Ty::List(n) => {
+            Ty::List(n) | Ty::Array(n) => {
+                // `_k{i}` keeps the items alive for the call.
                 puts.push(format!(
-                    "_a{i}, _n{i} = _list_arg({v}, {:?})",
+                    "_k{i}, _a{i}, _n{i} = _list_arg({v}, {:?})",
                     array_code(n)
                 ));
-                args.push(format!("_a{i}.buffer_info()[0] or _EMPTY, _n{i}"));
+                args.push(format!("_a{i}, _n{i}"));
             }
         }
     }
@@ -128,6 +129,10 @@ pub fn body(f: &Function, error_record: bool) -> Vec<String> {
         Some(Ty::List(n)) => (
             Some("int | None".to_string()),
             Some(format!("_get_list({name}, _r, {:?})", array_code(n))),
+        ),
+        Some(Ty::Array(n)) => (
+            Some("int | None".to_string()),
+            Some(format!("_get_array({name}, _r, {:?})", array_code(n))),
         ),
         Some(Ty::Ptr) => (Some("int | None".to_string()), Some("_r or 0".into())),
         Some(t) => (

@@ -90,8 +90,8 @@ pub fn param_type(ty: Ty) -> &'static str {
         Ty::Bool => "bool",
         Ty::Bytes => "bytes | bytearray | memoryview",
         Ty::Str => "str",
-        Ty::List(n) if n.is_float() => "_Sequence[float]",
-        Ty::List(_) => "_Sequence[int]",
+        Ty::List(n) | Ty::Array(n) if n.is_float() => "_Iterable[float]",
+        Ty::List(_) | Ty::Array(_) => "_Iterable[int]",
     }
 }
 
@@ -104,6 +104,8 @@ pub fn result_type(ty: Ty) -> &'static str {
         Ty::Str => "str",
         Ty::List(n) if n.is_float() => "list[float]",
         Ty::List(_) => "list[int]",
+        Ty::Array(n) if n.is_float() => "_array[float]",
+        Ty::Array(_) => "_array[int]",
     }
 }
 

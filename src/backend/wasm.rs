@@ -16,6 +16,7 @@ fn lift(ty: Ty, name: &str) -> String {
         Ty::Bytes => format!("_st.get_bytes({name}, _r)"),
         Ty::Str => format!("_st.get_str({name}, _r)"),
         Ty::List(n) => format!("_st.get_list({name}, _r, {:?})", array_code(n)),
+        Ty::Array(n) => format!("_st.get_array({name}, _r, {:?})", array_code(n)),
     }
 }
 
@@ -34,7 +35,9 @@ fn put(p: &Param, name: &str) -> Option<String> {
     match p.ty {
         Ty::Bytes => Some(format!("_st.put_bytes({name}, {v})")),
         Ty::Str => Some(format!("_st.put_str({name}, {v})")),
-        Ty::List(n) => Some(format!("_st.put_list({name}, {v}, {:?})", array_code(n))),
+        Ty::List(n) | Ty::Array(n) => {
+            Some(format!("_st.put_list({name}, {v}, {:?})", array_code(n)))
+        }
         Ty::Num(_) | Ty::Ptr | Ty::Bool => None,
     }
 }
@@ -51,7 +54,7 @@ pub fn body(f: &Function) -> Vec<String> {
         match p.ty {
             Ty::Num(_) | Ty::Ptr => args.push(v.clone()),
             Ty::Bool => args.push(format!("1 if {v} else 0")),
-            Ty::Bytes | Ty::Str | Ty::List(_) => {
+            Ty::Bytes | Ty::Str | Ty::List(_) | Ty::Array(_) => {
                 let put = put(p, &name).expect("an arena type");
                 puts.push(format!("_p{i}, _n{i} = {put}"));
                 args.push(format!("_p{i}, _n{i}"));
@@ -125,7 +128,7 @@ fn result_format(ty: Ty) -> &'static str {
         Ty::Num(Num::I8) => "b",
         Ty::Num(Num::U16) => "H",
         Ty::Num(Num::I16) => "h",
-        Ty::Num(Num::U32) | Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) => "I",
+        Ty::Num(Num::U32) | Ty::Ptr | Ty::Bytes | Ty::Str | Ty::List(_) | Ty::Array(_) => "I",
         Ty::Num(Num::U64) => "Q",
         Ty::Num(Num::I64) => "q",
         Ty::Num(Num::F32) => "f",
@@ -162,7 +165,7 @@ fn fast_stores(f: &Function) -> Vec<(&'static str, String)> {
     for (i, p) in f.params.iter().enumerate() {
         match p.ty {
             Ty::Bool => stores.push((param_format(p.ty), format!("1 if {} else 0", p.name))),
-            Ty::Bytes | Ty::Str | Ty::List(_) => {
+            Ty::Bytes | Ty::Str | Ty::List(_) | Ty::Array(_) => {
                 stores.push(("I", format!("_p{i}")));
                 stores.push(("I", format!("_n{i}")));
             }
@@ -338,6 +341,7 @@ fn import_kind(ty: Ty) -> String {
         Ty::Bytes => "bytes".into(),
         Ty::Str => "str".into(),
         Ty::List(n) => format!("list:{}", array_code(n)),
+        Ty::Array(n) => format!("array:{}", array_code(n)),
     }
 }
 

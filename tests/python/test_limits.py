@@ -179,6 +179,46 @@ def test_timeouts_hold_while_the_ticker_parks_and_wakes(limits: Any) -> None:
     assert out == "done\n", (out, err)
 
 
+FORK_SCRIPT = """
+    import os, threading, time
+    import limits_user
+
+    instance = limits_user.LimitsUser(timeout=0.5)
+    # A timed call in flight in another thread: the ticker runs (and may hold its lock)
+    # when the process forks.
+    def spin():
+        try:
+            instance.spin()
+        except limits_user.LimitsUserTimeout:
+            pass
+    worker = threading.Thread(target=spin)
+    worker.start()
+    time.sleep(0.2)
+    pid = os.fork()
+    if pid == 0:
+        child = limits_user.LimitsUser(timeout=0.1)
+        try:
+            child.spin()
+        except limits_user.LimitsUserTimeout:
+            os._exit(0)
+        os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    worker.join()
+    print("child", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_timeouts_hold_in_a_child_forked_while_the_ticker_runs(limits: Any) -> None:
+    child = run_python(FORK_SCRIPT, limits.OUT)
+    try:
+        out, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        out, err = child.communicate()
+        pytest.fail(f"the forked child's timed call was never stopped\n{out}\n{err}")
+    assert out == "child 0\n", (out, err)
+
+
 def test_an_instance_without_a_timeout_is_not_stopped_by_another_ones(limits: Any) -> None:
     timed = limits.LimitsUser(timeout=0.1)
     free = limits.LimitsUser()
@@ -238,6 +278,7 @@ def run_python(code: str, path: Path, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
+        start_new_session=True,  # a hung child and its own children are killed together
     )
 
 
@@ -278,6 +319,45 @@ def test_ctrl_c_interrupts_a_long_call_on_the_main_thread(limits: Any, run: int)
     # interrupt came within 0.1 s of the signal, with 0.2 s of room for a loaded machine.
     assert float(line.split()[1]) - (sent - ready) < 0.1 + 0.2, (line, sent - ready)
     assert out == "after 5\n", out
+
+
+FORK_SIGINT_SCRIPT = """
+    import os, sys, time
+    import limits_user
+    instance = limits_user.LimitsUser()
+    instance.add(1, 1)  # the parent's SIGINT watcher starts here
+    pid = os.fork()
+    if pid == 0:
+        print("child", os.getpid(), flush=True)
+        started = time.monotonic()
+        try:
+            instance.spin()
+        except KeyboardInterrupt:
+            print(f"interrupted {time.monotonic() - started:.3f}", flush=True)
+            print("after", instance.add(2, 3), flush=True)
+            os._exit(0)
+        os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    print("exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_long_call_in_a_forked_child(limits: Any) -> None:
+    parent = run_python(FORK_SIGINT_SCRIPT, limits.OUT)
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    assert line.startswith("child "), line
+    time.sleep(0.3)
+    os.kill(int(line.split()[1]), signal.SIGINT)
+    try:
+        out, err = parent.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(parent.pid, signal.SIGKILL)
+        out, err = parent.communicate()
+        pytest.fail(f"SIGINT did not interrupt the child's call\n{out}\n{err}")
+    lines = out.splitlines()
+    assert lines[0].startswith("interrupted"), (out, err)
+    assert lines[1:] == ["after 5", "exit 0"], (out, err)
 
 
 def test_without_interruptibility_timeouts_are_refused(limits: Any) -> None:

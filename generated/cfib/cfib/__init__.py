@@ -9,8 +9,8 @@ from __future__ import annotations
 import os as _os
 import threading as _threading
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
@@ -187,7 +187,7 @@ class Cfib:
         """a XOR b, byte by byte; refuses inputs of different lengths."""
         raise NotImplementedError
 
-    def sum_i32(self, xs: _Sequence[int]) -> int:
+    def sum_i32(self, xs: _Iterable[int]) -> int:
         """The sum of xs, wrapping around on overflow like an int32."""
         raise NotImplementedError
 
@@ -232,7 +232,7 @@ def xor_bytes(a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryvi
     return _default().xor_bytes(a, b)
 
 
-def sum_i32(xs: _Sequence[int]) -> int:
+def sum_i32(xs: _Iterable[int]) -> int:
     """The sum of xs, wrapping around on overflow like an int32."""
     return _default().sum_i32(xs)
 

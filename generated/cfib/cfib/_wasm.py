@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os as _os
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 
 import wasmtime as _wasmtime
@@ -130,7 +130,7 @@ class _CfibWasm(Cfib, _rt.Instance):
         finally:
             _st.reset()
 
-    def sum_i32(self, xs: _Sequence[int]) -> int:
+    def sum_i32(self, xs: _Iterable[int]) -> int:
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("sum_i32", xs, "i")
@@ -239,7 +239,7 @@ class _CfibWasmFast(_CfibWasm):
         finally:
             _st.reset()
 
-    def sum_i32(self, xs: _Sequence[int]) -> int:
+    def sum_i32(self, xs: _Iterable[int]) -> int:
         try:
             _st, _a, _ts, _vI, _vi = self._local.x_sum_i32
         except AttributeError:

@@ -122,7 +122,8 @@ class Import:
     """One host import: the Python function the guest calls, with lifted arguments.
 
     ``params`` and ``result`` are kinds: ``i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 bool ptr``,
-    ``bytes``, ``str`` or ``list:<array code>`` (those three take two core parameters)."""
+    ``bytes``, ``str``, ``list:<array code>`` or ``array:<array code>`` (those take two core
+    parameters)."""
 
     module: str
     name: str
@@ -520,7 +521,7 @@ _RANGES = {
 
 
 def _slot_format(kind: str) -> str:
-    if kind in ("bytes", "str") or kind.startswith("list:"):
+    if kind in ("bytes", "str") or kind.startswith(("list:", "array:")):
         return "I12xI12x"
     return _SLOT_FORMAT[kind]
 
@@ -558,10 +559,10 @@ class _HostImport:
                 args.append(value & M64)
             elif kind == "bool":
                 args.append(value != 0)
-            elif kind in ("bytes", "str") or kind.startswith("list:"):
+            elif kind in ("bytes", "str") or kind.startswith(("list:", "array:")):
                 ptr, length = value & M32, raw[i] & M32
                 i += 1
-                code = kind[5:] if kind.startswith("list:") else "B"
+                code = kind.partition(":")[2] or "B"
                 itemsize = array(code).itemsize
                 memory = state.memory_now()
                 end = ptr + length * itemsize
@@ -581,7 +582,7 @@ class _HostImport:
                 else:
                     items = array(code)
                     items.frombytes(data)
-                    args.append(items.tolist())
+                    args.append(items.tolist() if kind[0] == "l" else items)
             else:
                 args.append(value)
         return args
@@ -797,6 +798,37 @@ def invoker(raw: Raw, trap: memoryview[int], params: tuple[str, ...], results: t
 
 
 _PAIR = struct.Struct("<II")
+
+# A list parameter's buffer: the array type code's kind (signed, unsigned, float) and size.
+ITEMSIZE = {code: array(code).itemsize for code in "bBhHiIlLqQfd"}
+_KIND = dict.fromkeys("bhilqn", "i") | dict.fromkeys("BHILQN", "u") | dict.fromkeys("fd", "f")
+_NATIVE_ORDER = "@=" + ("<" if sys.byteorder == "little" else ">")
+
+
+def list_view(items: Any, code: str) -> memoryview[int] | None:
+    """The bytes of ``items`` as one contiguous view, when it is a one-dimensional
+    C-contiguous buffer of the list's item type in native byte order (numpy arrays,
+    ``array.array``, memoryviews; ``bytes`` for ``list[u8]``): such a list is copied with
+    one memcpy. None for anything else (lists, tuples, other types or strides), which is
+    converted element by element."""
+    if isinstance(items, (list, tuple, range)):
+        return None
+    try:
+        view = memoryview(items)
+    except TypeError:
+        return None
+    fmt = view.format.lstrip(_NATIVE_ORDER)
+    if (
+        view.ndim != 1
+        or not view.c_contiguous
+        or len(fmt) != 1
+        or _KIND.get(fmt) != _KIND[code]
+        or view.itemsize != ITEMSIZE[code]
+    ):
+        return None
+    if view.format != fmt:  # a byte-order prefix, which cast() refuses (rare): a copy
+        return memoryview(view.tobytes())
+    return view.cast("B")
 _RECORD = struct.Struct("<III")
 # The longest guest error message shown (bytes; longer ones are cut).
 _MESSAGE_MAX = 64 * 1024
@@ -977,6 +1009,25 @@ def _wake_ticker() -> None:
         _TICKER[0].start()
 
 
+def _ticker_after_fork() -> None:
+    """In a forked child: no ticker runs (threads do not survive a fork) and its lock may
+    have been held by the parent's, so the next timed call starts a new one."""
+    global _TICKER_LOCK, _TICKER_GO
+    _TICKER_LOCK = threading.Lock()
+    _TICKER_GO = threading.Event()
+    _TICKER.clear()
+    IDLE[0] = True
+    # The calls in flight in the parent's other threads do not go on here.
+    for trap in list(_TIMED_MARKS.values()):
+        if trap[0] == CALL_MARK:
+            trap[0] = 0
+
+
+def _after_fork() -> None:
+    _ticker_after_fork()
+    _watch_sigint_after_fork()
+
+
 def _tick() -> None:
     """Advances the epochs every TICK while a timed call runs; parks when none does."""
     while not _EXITING:
@@ -1008,6 +1059,7 @@ def _sigint_handler(previous: Callable[..., Any]) -> Callable[..., Any]:
             return None
         return previous(signum, frame)
 
+    on_sigint.wasm2py_wraps = previous  # type: ignore[attr-defined]
     return on_sigint
 
 
@@ -1053,8 +1105,33 @@ def _watch_sigint() -> None:
     _WATCHING.append((reader, writer))
     threading.Thread(target=watch, name="wasm2py-sigint", daemon=True).start()
     current = signal.getsignal(signal.SIGINT)
-    if callable(current):
+    if callable(current) and not hasattr(current, "wasm2py_wraps"):
         signal.signal(signal.SIGINT, _sigint_handler(current))
+
+
+def _watch_sigint_after_fork() -> None:
+    """In a forked child: the watcher thread is gone and its socket pair is shared with
+    the parent (whose watcher would get the child's Ctrl-C): a new pair and watcher."""
+    import signal
+
+    if not _WATCHING:
+        return
+    pair = _WATCHING.pop()
+    _WATCHING.clear()
+    if pair is None:  # another wakeup fd was there first (asyncio's): still not ours
+        _WATCHING.append(None)
+        return
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:  # pragma: no cover (forked from a thread other than the main one)
+        return
+    for end in pair:
+        end.close()
+    _watch_sigint()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1123,7 +1200,7 @@ class State:
             if spec.imports:
                 _CURRENT.state = previous
         self.instance = instance
-        use_memory = spec.arena or spec.errors or any(k in ("bytes", "str") or k[:5] == "list:" for i in spec.imports for k in i.params)
+        use_memory = spec.arena or spec.errors or any(k in ("bytes", "str") or k.startswith(("list:", "array:")) for i in spec.imports for k in i.params)
 
         if FAST:
             self._fast(rt, instance, use_memory)
@@ -1320,10 +1397,18 @@ class State:
         return self.put_bytes(function, text.encode("utf-8"))
 
     def put_list(self, function: str, items: Any, code: str) -> tuple[int, int]:
-        """Packs a sequence of numbers as a C array; returns (ptr, count)."""
-        data = array(code, items)
-        ptr, _ = self.put_bytes(function, memoryview(data).cast("B"))
-        return ptr, len(data)
+        """Copies a list's items into the arena as a C array; returns (ptr, count). A
+        buffer of the item type (numpy array, ``array.array``, memoryview) is copied with
+        one memcpy; anything else is packed element by element first."""
+        view = list_view(items, code)
+        if view is None:
+            data = array(code, items)
+            view = memoryview(data).cast("B")
+            count = len(data)
+        else:
+            count = len(view) // ITEMSIZE[code]
+        ptr, _ = self.put_bytes(function, view)
+        return ptr, count
 
     def get_pair(self, function: str, result: int, itemsize: int) -> tuple[memoryview[int], int, int]:
         """The guest memory and the [start, end) of the data a result's {ptr, len} pair
@@ -1394,11 +1479,15 @@ class State:
         except UnicodeDecodeError as error:
             raise self.rt.spec.error(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
-    def get_list(self, function: str, result: int, code: str) -> list[Any]:
+    def get_array(self, function: str, result: int, code: str) -> array[Any]:
+        """An ``array[T]`` result: one copy out of guest memory."""
         data = array(code)
         memory, start, end = self.get_pair(function, result, data.itemsize)
         data.frombytes(memory[start:end])
-        return data.tolist()
+        return data
+
+    def get_list(self, function: str, result: int, code: str) -> list[Any]:
+        return self.get_array(function, result, code).tolist()
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os as _os
 import threading as _threading
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
@@ -182,7 +182,7 @@ class Numkit:
         """x clamped to the range of i8."""
         raise NotImplementedError
 
-    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+    def dot(self, a: _Iterable[float], b: _Iterable[float]) -> float:
         """The dot product of a and b; NaN when their lengths differ."""
         raise NotImplementedError
 
@@ -194,7 +194,7 @@ class Numkit:
         """-2**63."""
         raise NotImplementedError
 
-    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+    def minmax_i8(self, xs: _Iterable[int]) -> list[int]:
         """[min, max] of xs; refuses an empty list."""
         raise NotImplementedError
 
@@ -206,7 +206,7 @@ class Numkit:
         """The negation of b."""
         raise NotImplementedError
 
-    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+    def prefix_sums(self, xs: _Iterable[int]) -> list[int]:
         """The running sums of xs, wrapping at 64 bits."""
         raise NotImplementedError
 
@@ -214,7 +214,7 @@ class Numkit:
         """The address p + n (arithmetic only, nothing is read)."""
         raise NotImplementedError
 
-    def sum_u16(self, xs: _Sequence[int]) -> int:
+    def sum_u16(self, xs: _Iterable[int]) -> int:
         """Sum of xs."""
         raise NotImplementedError
 
@@ -252,7 +252,7 @@ def clamp_i8(x: int) -> int:
     return _default().clamp_i8(x)
 
 
-def dot(a: _Sequence[float], b: _Sequence[float]) -> float:
+def dot(a: _Iterable[float], b: _Iterable[float]) -> float:
     """The dot product of a and b; NaN when their lengths differ."""
     return _default().dot(a, b)
 
@@ -267,7 +267,7 @@ def i64_min() -> int:
     return _default().i64_min()
 
 
-def minmax_i8(xs: _Sequence[int]) -> list[int]:
+def minmax_i8(xs: _Iterable[int]) -> list[int]:
     """[min, max] of xs; refuses an empty list."""
     return _default().minmax_i8(xs)
 
@@ -282,7 +282,7 @@ def not_(b: bool) -> bool:
     return _default().not_(b)
 
 
-def prefix_sums(xs: _Sequence[int]) -> list[int]:
+def prefix_sums(xs: _Iterable[int]) -> list[int]:
     """The running sums of xs, wrapping at 64 bits."""
     return _default().prefix_sums(xs)
 
@@ -292,7 +292,7 @@ def ptr_add(p: int, n: int) -> int:
     return _default().ptr_add(p, n)
 
 
-def sum_u16(xs: _Sequence[int]) -> int:
+def sum_u16(xs: _Iterable[int]) -> int:
     """Sum of xs."""
     return _default().sum_u16(xs)
 

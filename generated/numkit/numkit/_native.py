@@ -18,12 +18,14 @@ import ctypes as _ctypes
 import threading as _threading
 from array import array as _array
 from collections.abc import Callable as _Callable
-from collections.abc import Sequence as _Sequence
+from collections.abc import Iterable as _Iterable
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Numkit
 from ._errors import NumkitError, NumkitInputError, _index_arg
+from ._runtime import ITEMSIZE as _ITEMSIZE
+from ._runtime import list_view as _list_view
 
 
 def _bind(
@@ -131,11 +133,20 @@ def _str_arg(function: str, text: str) -> tuple[bytes, int]:
         raise TypeError(f"{function}: expected str, not {type(text).__name__}")
     data = text.encode("utf-8")
     return data, len(data)
-
-
-def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
-    data = _array(code, items)
-    return data, len(data)
+def _list_arg(items: _Any, code: str) -> tuple[_Any, int, int]:
+    """(an object to keep alive for the call, the address, the count) of a list's items as
+    a C array: a writable buffer of the item type in place, a read-only one copied with
+    one memcpy, anything else packed element by element."""
+    view = _list_view(items, code)
+    if view is None:
+        data = _array(code, items)
+    elif not view.readonly and view.nbytes:
+        buffer = (_ctypes.c_char * view.nbytes).from_buffer(view)
+        return buffer, _ctypes.addressof(buffer), view.nbytes // _ITEMSIZE[code]
+    else:
+        data = _array(code)
+        data.frombytes(view)
+    return data, data.buffer_info()[0] or _EMPTY, len(data)
 
 
 def _pair(function: str, result: int | None) -> _Pair:
@@ -159,11 +170,16 @@ def _get_str(function: str, result: int | None) -> str:
         raise NumkitError(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
 
-def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+def _get_array(function: str, result: int | None, code: str) -> _array[_Any]:
     pair = _pair(function, result)
     data = _array(code)
-    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
-    return data.tolist()
+    if pair.len:  # one copy, straight from the guest's memory
+        data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
+    return data
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    return _get_array(function, result, code).tolist()
 
 
 class _NumkitNative(Numkit):
@@ -255,13 +271,13 @@ class _NumkitNative(Numkit):
             _r = _f(_index_arg("clamp_i8", "x", x))
         return _r
 
-    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+    def dot(self, a: _Iterable[float], b: _Iterable[float]) -> float:
         _f = self._f_dot
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _list_arg(a, "f")
-                _a1, _n1 = _list_arg(b, "f")
-                _r: float = _f(_a0.buffer_info()[0] or _EMPTY, _n0, _a1.buffer_info()[0] or _EMPTY, _n1)
+                _k0, _a0, _n0 = _list_arg(a, "f")
+                _k1, _a1, _n1 = _list_arg(b, "f")
+                _r: float = _f(_a0, _n0, _a1, _n1)
                 return _r
             except _ctypes.ArgumentError as _e:
                 _bad_argument("dot", _e)
@@ -270,9 +286,9 @@ class _NumkitNative(Numkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _list_arg(a, "f")
-                    _a1, _n1 = _list_arg(b, "f")
-                    _r = _f(_a0.buffer_info()[0] or _EMPTY, _n0, _a1.buffer_info()[0] or _EMPTY, _n1)
+                    _k0, _a0, _n0 = _list_arg(a, "f")
+                    _k1, _a1, _n1 = _list_arg(b, "f")
+                    _r = _f(_a0, _n0, _a1, _n1)
                     return _r
                 except _ctypes.ArgumentError as _e:
                     _bad_argument("dot", _e)
@@ -295,12 +311,12 @@ class _NumkitNative(Numkit):
             _bad_argument("i64_min", _e)
         return _r
 
-    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+    def minmax_i8(self, xs: _Iterable[int]) -> list[int]:
         _f = self._f_minmax_i8
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _list_arg(xs, "b")
-                _r: int | None = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                _k0, _a0, _n0 = _list_arg(xs, "b")
+                _r: int | None = _f(_a0, _n0)
                 self._check("minmax_i8")
                 return _get_list("minmax_i8", _r, "b")
             except _ctypes.ArgumentError as _e:
@@ -310,8 +326,8 @@ class _NumkitNative(Numkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _list_arg(xs, "b")
-                    _r = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                    _k0, _a0, _n0 = _list_arg(xs, "b")
+                    _r = _f(_a0, _n0)
                     self._check("minmax_i8")
                     return _get_list("minmax_i8", _r, "b")
                 except _ctypes.ArgumentError as _e:
@@ -340,12 +356,12 @@ class _NumkitNative(Numkit):
         _r: bool = _f(bool(b))
         return _r
 
-    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+    def prefix_sums(self, xs: _Iterable[int]) -> list[int]:
         _f = self._f_prefix_sums
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _list_arg(xs, "q")
-                _r: int | None = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                _k0, _a0, _n0 = _list_arg(xs, "q")
+                _r: int | None = _f(_a0, _n0)
                 if not _r:
                     self._check("prefix_sums")
                 return _get_list("prefix_sums", _r, "q")
@@ -356,8 +372,8 @@ class _NumkitNative(Numkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _list_arg(xs, "q")
-                    _r = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                    _k0, _a0, _n0 = _list_arg(xs, "q")
+                    _r = _f(_a0, _n0)
                     if not _r:
                         self._check("prefix_sums")
                     return _get_list("prefix_sums", _r, "q")
@@ -385,12 +401,12 @@ class _NumkitNative(Numkit):
             _bad_argument("ptr_add", _e)
         return _r or 0
 
-    def sum_u16(self, xs: _Sequence[int]) -> int:
+    def sum_u16(self, xs: _Iterable[int]) -> int:
         _f = self._f_sum_u16
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _list_arg(xs, "H")
-                _r: int = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                _k0, _a0, _n0 = _list_arg(xs, "H")
+                _r: int = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
                 _bad_argument("sum_u16", _e)
@@ -399,8 +415,8 @@ class _NumkitNative(Numkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _list_arg(xs, "H")
-                    _r = _f(_a0.buffer_info()[0] or _EMPTY, _n0)
+                    _k0, _a0, _n0 = _list_arg(xs, "H")
+                    _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:
                     _bad_argument("sum_u16", _e)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os as _os
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 
 import wasmtime as _wasmtime
@@ -104,7 +104,7 @@ class _NumkitWasm(Numkit, _rt.Instance):
             self._trap("clamp_i8", _e)
         return ((_r + 0x80) & 0xFF) - 0x80
 
-    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+    def dot(self, a: _Iterable[float], b: _Iterable[float]) -> float:
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("dot", a, "f")
@@ -133,7 +133,7 @@ class _NumkitWasm(Numkit, _rt.Instance):
             self._trap("i64_min", _e)
         return _r
 
-    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+    def minmax_i8(self, xs: _Iterable[int]) -> list[int]:
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("minmax_i8", xs, "b")
@@ -164,7 +164,7 @@ class _NumkitWasm(Numkit, _rt.Instance):
             self._trap("not_", _e)
         return _r != 0
 
-    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+    def prefix_sums(self, xs: _Iterable[int]) -> list[int]:
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("prefix_sums", xs, "q")
@@ -189,7 +189,7 @@ class _NumkitWasm(Numkit, _rt.Instance):
             self._trap("ptr_add", _e)
         return _r & 0xFFFFFFFF
 
-    def sum_u16(self, xs: _Sequence[int]) -> int:
+    def sum_u16(self, xs: _Iterable[int]) -> int:
         _st = self._state()
         try:
             _p0, _n0 = _st.put_list("sum_u16", xs, "H")
@@ -255,7 +255,7 @@ class _NumkitWasmFast(_NumkitWasm):
         _r: int = _vb[0]
         return _r
 
-    def dot(self, a: _Sequence[float], b: _Sequence[float]) -> float:
+    def dot(self, a: _Iterable[float], b: _Iterable[float]) -> float:
         try:
             _st, _a, _ts, _vI, _vd = self._local.x_dot
         except AttributeError:
@@ -304,7 +304,7 @@ class _NumkitWasmFast(_NumkitWasm):
         _r: int = _vq[0]
         return _r
 
-    def minmax_i8(self, xs: _Sequence[int]) -> list[int]:
+    def minmax_i8(self, xs: _Iterable[int]) -> list[int]:
         try:
             _st, _a, _ts, _vI = self._local.x_minmax_i8
         except AttributeError:
@@ -358,7 +358,7 @@ class _NumkitWasmFast(_NumkitWasm):
         _r: int = _vi[0]
         return _r != 0
 
-    def prefix_sums(self, xs: _Sequence[int]) -> list[int]:
+    def prefix_sums(self, xs: _Iterable[int]) -> list[int]:
         try:
             _st, _a, _ts, _vI = self._local.x_prefix_sums
         except AttributeError:
@@ -400,7 +400,7 @@ class _NumkitWasmFast(_NumkitWasm):
         _r: int = _vI[0]
         return _r
 
-    def sum_u16(self, xs: _Sequence[int]) -> int:
+    def sum_u16(self, xs: _Iterable[int]) -> int:
         try:
             _st, _a, _ts, _vI, _vQ = self._local.x_sum_u16
         except AttributeError:

@@ -132,11 +132,6 @@ def _str_arg(function: str, text: str) -> tuple[bytes, int]:
     return data, len(data)
 
 
-def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
-    data = _array(code, items)
-    return data, len(data)
-
-
 def _pair(function: str, result: int | None) -> _Pair:
     if not result:
         raise RegexkitInputError(function)
@@ -158,11 +153,16 @@ def _get_str(function: str, result: int | None) -> str:
         raise RegexkitError(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
 
-def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+def _get_array(function: str, result: int | None, code: str) -> _array[_Any]:
     pair = _pair(function, result)
     data = _array(code)
-    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
-    return data.tolist()
+    if pair.len:  # one copy, straight from the guest's memory
+        data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
+    return data
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    return _get_array(function, result, code).tolist()
 
 
 class _RegexkitNative(Regexkit):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os as _os
 import threading as _threading
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
@@ -195,7 +195,7 @@ class Textkit:
         """The bytes of data in reverse order."""
         raise NotImplementedError
 
-    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+    def scale(self, xs: _Iterable[float], k: float) -> list[float]:
         """Every element of xs multiplied by k."""
         raise NotImplementedError
 
@@ -259,7 +259,7 @@ def reverse(data: bytes | bytearray | memoryview) -> bytes:
     return _default().reverse(data)
 
 
-def scale(xs: _Sequence[float], k: float) -> list[float]:
+def scale(xs: _Iterable[float], k: float) -> list[float]:
     """Every element of xs multiplied by k."""
     return _default().scale(xs, k)
 

@@ -18,12 +18,14 @@ import ctypes as _ctypes
 import threading as _threading
 from array import array as _array
 from collections.abc import Callable as _Callable
-from collections.abc import Sequence as _Sequence
+from collections.abc import Iterable as _Iterable
 from typing import Any as _Any
 from typing import NoReturn as _NoReturn
 
 from . import Textkit
 from ._errors import TextkitError, TextkitInputError, _index_arg
+from ._runtime import ITEMSIZE as _ITEMSIZE
+from ._runtime import list_view as _list_view
 
 
 def _bind(
@@ -131,11 +133,20 @@ def _str_arg(function: str, text: str) -> tuple[bytes, int]:
         raise TypeError(f"{function}: expected str, not {type(text).__name__}")
     data = text.encode("utf-8")
     return data, len(data)
-
-
-def _list_arg(items: _Any, code: str) -> tuple[_array[_Any], int]:
-    data = _array(code, items)
-    return data, len(data)
+def _list_arg(items: _Any, code: str) -> tuple[_Any, int, int]:
+    """(an object to keep alive for the call, the address, the count) of a list's items as
+    a C array: a writable buffer of the item type in place, a read-only one copied with
+    one memcpy, anything else packed element by element."""
+    view = _list_view(items, code)
+    if view is None:
+        data = _array(code, items)
+    elif not view.readonly and view.nbytes:
+        buffer = (_ctypes.c_char * view.nbytes).from_buffer(view)
+        return buffer, _ctypes.addressof(buffer), view.nbytes // _ITEMSIZE[code]
+    else:
+        data = _array(code)
+        data.frombytes(view)
+    return data, data.buffer_info()[0] or _EMPTY, len(data)
 
 
 def _pair(function: str, result: int | None) -> _Pair:
@@ -159,11 +170,16 @@ def _get_str(function: str, result: int | None) -> str:
         raise TextkitError(f"{function}: the guest returned invalid UTF-8: {error}") from None
 
 
-def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+def _get_array(function: str, result: int | None, code: str) -> _array[_Any]:
     pair = _pair(function, result)
     data = _array(code)
-    data.frombytes(_ctypes.string_at(pair.ptr or 0, pair.len * data.itemsize))
-    return data.tolist()
+    if pair.len:  # one copy, straight from the guest's memory
+        data.frombytes((_ctypes.c_char * (pair.len * data.itemsize)).from_address(pair.ptr or 0))
+    return data
+
+
+def _get_list(function: str, result: int | None, code: str) -> list[_Any]:
+    return _get_array(function, result, code).tolist()
 
 
 class _TextkitNative(Textkit):
@@ -357,12 +373,12 @@ class _TextkitNative(Textkit):
                 finally:
                     self._reset()
 
-    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+    def scale(self, xs: _Iterable[float], k: float) -> list[float]:
         _f = self._f_scale
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _list_arg(xs, "d")
-                _r: int | None = _f(_a0.buffer_info()[0] or _EMPTY, _n0, k)
+                _k0, _a0, _n0 = _list_arg(xs, "d")
+                _r: int | None = _f(_a0, _n0, k)
                 if not _r:
                     self._check("scale")
                 return _get_list("scale", _r, "d")
@@ -373,8 +389,8 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _list_arg(xs, "d")
-                    _r = _f(_a0.buffer_info()[0] or _EMPTY, _n0, k)
+                    _k0, _a0, _n0 = _list_arg(xs, "d")
+                    _r = _f(_a0, _n0, k)
                     if not _r:
                         self._check("scale")
                     return _get_list("scale", _r, "d")

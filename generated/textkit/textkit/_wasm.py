@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os as _os
 from collections.abc import Callable as _Callable
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
-from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 
 import wasmtime as _wasmtime
@@ -149,7 +149,7 @@ class _TextkitWasm(Textkit, _rt.Instance):
         finally:
             _st.reset()
 
-    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+    def scale(self, xs: _Iterable[float], k: float) -> list[float]:
         k = _real_arg("scale", "k", k)
         _st = self._state()
         try:
@@ -317,7 +317,7 @@ class _TextkitWasmFast(_TextkitWasm):
         finally:
             _st.reset()
 
-    def scale(self, xs: _Sequence[float], k: float) -> list[float]:
+    def scale(self, xs: _Iterable[float], k: float) -> list[float]:
         k = _real_arg("scale", "k", k)
         try:
             _st, _a, _ts, _vI, _vd = self._local.x_scale

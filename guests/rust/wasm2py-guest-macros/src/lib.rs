@@ -207,9 +207,10 @@ fn doc_lines(func: &ItemFn) -> Vec<String> {
             && let Expr::Lit(lit) = &nv.value
             && let Lit::Str(s) = &lit.lit
         {
-            for line in s.value().lines() {
+            // `split`, not `lines`: an empty `///` line is `#[doc = ""]`, a blank line.
+            for line in s.value().split('\n') {
                 let line = line.strip_prefix(' ').unwrap_or(line);
-                lines.push(line.trim_end().to_string());
+                lines.push(line.trim_end().to_string()); // `\r` of a CRLF file too
             }
         }
     }
@@ -403,4 +404,103 @@ fn expand(func: &ItemFn) -> Result<TokenStream2, Error> {
             static ANNOTATION: [u8; #size] = *#bytes;
         };
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The annotation text `expand` puts in the section for `item`.
+    fn annotation(item: &str) -> String {
+        let func: ItemFn = syn::parse_str(item).unwrap();
+        let tokens = expand(&func).unwrap().to_string();
+        // The byte string literal after `= *`: b"...".
+        let start = tokens.find("= * b\"").expect("a byte string") + 6;
+        let end = start + tokens[start..].find("\" ;").unwrap();
+        let lit: syn::LitByteStr =
+            syn::parse_str(&format!("b\"{}\"", &tokens[start..end])).unwrap();
+        String::from_utf8(lit.value()).unwrap()
+    }
+
+    fn error(item: &str) -> String {
+        let func: ItemFn = syn::parse_str(item).unwrap();
+        expand(&func).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn annotations_of_every_type() {
+        assert_eq!(
+            annotation("fn f(a: i8, b: i16, c: i32, d: i64, e: u8, f: u16, g: u32, h: u64) {}"),
+            "f(a: i8, b: i16, c: i32, d: i64, e: u8, f: u16, g: u32, h: u64)\n"
+        );
+        assert_eq!(
+            annotation("fn g(x: f32, y: f64, z: bool, p: usize) -> usize { p }"),
+            "g(x: f32, y: f64, z: bool, p: ptr) -> ptr\n"
+        );
+        assert_eq!(
+            annotation("fn h(data: &[u8], text: &'static str, xs: &[f64]) -> Vec<i16> { vec![] }"),
+            "h(data: bytes, text: str, xs: list[f64]) -> list[i16]\n"
+        );
+        assert_eq!(
+            annotation("fn s(mut n: u32) -> String { String::new() }"),
+            "s(n: u32) -> str\n"
+        );
+        assert_eq!(
+            annotation("fn b() -> std::vec::Vec<u8> { vec![] }"),
+            "b() -> bytes\n"
+        );
+        assert_eq!(annotation("fn r#in(r#type: u8) -> () {}"), "in(type: u8)\n");
+    }
+
+    #[test]
+    fn results_raise() {
+        assert_eq!(
+            annotation("fn parse_port(text: &str) -> Result<u16, String> { todo!() }"),
+            "parse_port(text: str) -> u16 raises\n"
+        );
+        assert_eq!(
+            annotation(
+                "fn check(data: &[u8]) -> Result<(), Box<dyn std::error::Error>> { Ok(()) }"
+            ),
+            "check(data: bytes) raises\n"
+        );
+        assert_eq!(
+            annotation("fn read() -> std::io::Result<Vec<u8>> { todo!() }"),
+            "read() -> bytes raises\n"
+        );
+    }
+
+    #[test]
+    fn doc_comments_become_doc_lines() {
+        let item = "
+            /// First line.
+            ///
+            ///   Indented, `code`.
+            #[inline]
+            /** Block. */
+            fn f() {}";
+        assert_eq!(
+            annotation(item),
+            "/// First line.\n///\n///   Indented, `code`.\n/// Block.\nf()\n"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_are_named() {
+        let e = error("fn f(x: i128) {}");
+        assert!(e.contains("unsupported parameter type `i128`"), "{e}");
+        let e = error("fn f(x: &mut [u8]) {}");
+        assert!(e.contains("unsupported parameter type `&mut[u8]`"), "{e}");
+        let e = error("fn f() -> Option<u8> { None }");
+        assert!(e.contains("unsupported result type `Option<u8>`"), "{e}");
+        let e = error("fn f() -> Result<Result<u8, String>, String> { todo!() }");
+        assert!(
+            e.contains("unsupported result type `Result<u8,String>`"),
+            "{e}"
+        );
+        let e = error("fn f() -> &'static str { \"\" }");
+        assert!(e.contains("unsupported result type"), "{e}");
+        let e = error("fn f(xs: &[usize]) {}");
+        assert!(e.contains("unsupported parameter type `&[usize]`"), "{e}");
+    }
 }

@@ -137,9 +137,30 @@ impl Arena {
     }
 }
 
+/// The buffer of a `Vec` result, kept (not copied into the arena) until the next reset,
+/// which zeroes and frees it.
+struct Kept {
+    ptr: NonNull<u8>,
+    /// The `Vec`'s allocation: `capacity * size_of::<T>()` bytes, aligned for `T`.
+    layout: Layout,
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        // SAFETY: the allocation of a `Vec<T>` of the global allocator, with the layout it
+        // was allocated with (`Layout::array::<T>(capacity)`), now owned by us alone.
+        unsafe {
+            ptr::write_bytes(self.ptr.as_ptr(), 0, self.layout.size());
+            std::hint::black_box(self.ptr);
+            alloc::dealloc(self.ptr.as_ptr(), self.layout);
+        }
+    }
+}
+
 thread_local! {
-    // Per thread on native builds; on wasm32 (no threads) this is a plain global.
+    // Per thread on native builds; on wasm32 (no threads) these are plain globals.
     static ARENA: RefCell<Arena> = const { RefCell::new(Arena::new()) };
+    static KEPT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `bump_alloc` of the protocol: a zeroed, 16-byte aligned block of `size` bytes from this
@@ -150,9 +171,47 @@ pub fn alloc(size: usize) -> *mut u8 {
         .map_or(ptr::null_mut(), NonNull::as_ptr)
 }
 
-/// `bump_reset` of the protocol: zeroes and frees everything handed out on this thread.
+/// `bump_reset` of the protocol: zeroes and frees everything handed out on this thread,
+/// and the buffers of the results returned by [`return_vec`].
 pub fn reset() {
     ARENA.with_borrow_mut(Arena::reset);
+    // Taken out first: dropping runs no code of ours that could touch KEPT, but stay safe.
+    let kept = KEPT.with_borrow_mut(std::mem::take);
+    drop(kept);
+}
+
+/// Returns a `bytes`/`str`/`list[T]` result without copying it: the pair (in the arena)
+/// points at the `Vec`'s own buffer, which is kept until the next reset (then zeroed and
+/// freed, as arena blocks are). An empty `Vec` is returned from the arena. Null when the
+/// pair cannot be allocated.
+pub fn return_vec<T: Copy>(data: Vec<T>) -> *mut Pair {
+    if data.capacity() == 0 || size_of::<T>() == 0 {
+        return return_slice(&data); // no allocation to keep: a dangling pointer
+    }
+    let Ok(layout) = Layout::array::<T>(data.capacity()) else {
+        return return_slice(&data);
+    };
+    let pair = alloc(size_of::<Pair>());
+    if pair.is_null() || KEPT.with_borrow_mut(|kept| kept.try_reserve(1)).is_err() {
+        return ptr::null_mut(); // `data` is dropped; the pair, if any, freed at reset
+    }
+    let mut data = std::mem::ManuallyDrop::new(data);
+    let (buf, len) = (data.as_mut_ptr(), data.len());
+    // SAFETY: a `Vec`'s buffer is never null (capacity > 0).
+    let kept = Kept {
+        ptr: unsafe { NonNull::new_unchecked(buf.cast::<u8>()) },
+        layout,
+    };
+    KEPT.with_borrow_mut(|k| k.push(kept)); // reserved above: cannot allocate
+    let pair = pair.cast::<Pair>();
+    // SAFETY: a fresh, aligned arena block of the size of a `Pair`.
+    unsafe {
+        pair.write(Pair {
+            ptr: buf as usize,
+            len,
+        })
+    };
+    pair
 }
 
 /// A `bytes`/`str` parameter `(ptr, len)` as a slice.
@@ -319,6 +378,32 @@ mod tests {
             unsafe { typed_slice::<u64>(ptr::dangling(), 0) },
             &[] as &[u64]
         );
+        reset();
+    }
+
+    #[test]
+    fn vec_results_are_kept_not_copied_until_reset() {
+        let data: Vec<f64> = vec![1.5, -2.0, 3.25];
+        let buf = data.as_ptr() as usize;
+        let pair = unsafe { *return_vec(data) };
+        assert_eq!(pair, Pair { ptr: buf, len: 3 });
+        let text = String::from("héllo").into_bytes();
+        let pair = unsafe { *return_vec(text) };
+        assert_eq!(
+            unsafe { slice(pair.ptr as *const u8, pair.len) },
+            "héllo".as_bytes()
+        );
+        assert_eq!(KEPT.with_borrow(Vec::len), 2);
+        let empty = unsafe { *return_vec(Vec::<u32>::new()) };
+        assert_eq!(empty.len, 0);
+        assert_ne!(empty.ptr, 0);
+        reset();
+        assert_eq!(KEPT.with_borrow(Vec::len), 0);
+        // No room for the pair: null, and the vector is freed.
+        let full = alloc(MAX_TOTAL);
+        assert!(!full.is_null());
+        assert!(return_vec(vec![1u8; 10]).is_null());
+        assert_eq!(KEPT.with_borrow(Vec::len), 0);
         reset();
     }
 

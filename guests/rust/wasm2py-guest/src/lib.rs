@@ -13,7 +13,8 @@
 //! - the C-ABI shim, exported under the function's name, that lowers and lifts the
 //!   arguments and the result as `docs/guest-protocol.md` says: `&[u8]`, `&str` and `&[T]`
 //!   arrive as `(ptr, len)`, `Vec<u8>`, `String` and `Vec<T>` leave as a pointer to a
-//!   `{ptr, len}` pair in the arena;
+//!   `{ptr, len}` pair in the arena, pointing at the `Vec`'s own buffer (not copied; kept
+//!   until `bump_reset`, which zeroes and frees it);
 //! - the annotation line, preceded by the doc comment as `///` lines, in the module's
 //!   `wasm2py` custom section (wasm builds only): no sidecar file is needed.
 //!
@@ -32,7 +33,8 @@ mod arena;
 mod error;
 
 pub use arena::{
-    ALIGN, Arena, MAX_TOTAL, Pair, alloc, reset, return_bytes, return_slice, slice, typed_slice,
+    ALIGN, Arena, MAX_TOTAL, Pair, alloc, reset, return_bytes, return_slice, return_vec, slice,
+    typed_slice,
 };
 pub use error::{
     ErrorRecord, STATUS_MESSAGE, STATUS_NO_ROOM, STATUS_OK, clear_error, error_record, fail,
@@ -166,9 +168,10 @@ pub mod __private {
         }
     }
 
-    /// A pair of arena blocks holding `data`, or null with "no room" recorded.
-    fn pair<T: Copy>(data: &[T]) -> *mut Pair {
-        let pair = crate::arena::return_slice(data);
+    /// The pair of a `Vec` result (its buffer kept until the reset, not copied), or null
+    /// with "no room" recorded.
+    fn pair<T: Copy>(data: Vec<T>) -> *mut Pair {
+        let pair = crate::arena::return_vec(data);
         if pair.is_null() {
             crate::error::fail_no_room();
         }
@@ -178,7 +181,7 @@ pub mod __private {
     impl<T: Element> Return for Vec<T> {
         type Abi = *mut Pair;
         fn lower(self) -> *mut Pair {
-            pair(&self)
+            pair(self)
         }
         fn refuse(message: &str) -> *mut Pair {
             crate::error::fail(message);
@@ -189,7 +192,7 @@ pub mod __private {
     impl Return for String {
         type Abi = *mut Pair;
         fn lower(self) -> *mut Pair {
-            pair(self.as_bytes())
+            pair(self.into_bytes())
         }
         fn refuse(message: &str) -> *mut Pair {
             crate::error::fail(message);

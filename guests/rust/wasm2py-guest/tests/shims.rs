@@ -214,13 +214,15 @@ fn no_room_for_the_result_is_status_2() {
         1000
     );
     assert_eq!(last_error().status, 0);
-    let too_big = u32::try_from(MAX_TOTAL + 1).unwrap();
-    assert_eq!(bytes(unsafe { __wasm2py_export_zeros(too_big) }), None);
+    // A full arena has no room for the result's pair.
+    assert!(!wasm2py_guest::alloc(MAX_TOTAL).is_null());
+    assert!(unsafe { __wasm2py_export_zeros(10) }.is_null());
     assert_eq!(last_error().status, STATUS_NO_ROOM);
     clear_error();
-    assert_eq!(bytes(unsafe { __wasm2py_export_huge(too_big) }), None);
+    assert!(unsafe { __wasm2py_export_huge(10) }.is_null());
     assert_eq!(last_error().status, STATUS_NO_ROOM);
     clear_error();
+    reset();
     assert_eq!(
         bytes(unsafe { __wasm2py_export_bounded(3) }).unwrap(),
         [7; 3]
@@ -229,6 +231,16 @@ fn no_room_for_the_result_is_status_2() {
     assert_eq!(bytes(unsafe { __wasm2py_export_bounded(101) }), None);
     assert_eq!(last_error().status, STATUS_NO_ROOM);
     clear_error();
+}
+
+#[test]
+fn vec_results_are_not_copied() {
+    let data = [1u8, 2, 3];
+    let pair = unsafe { __wasm2py_export_reverse(data.as_ptr(), 3) };
+    let p = unsafe { *pair };
+    // The pair is in the arena; the data is the Vec's own buffer, valid until the reset.
+    assert_eq!(unsafe { slice(p.ptr as *const u8, p.len) }, [3, 2, 1]);
+    reset();
 }
 
 #[test]

@@ -227,7 +227,17 @@ void wasm2py_arena_per_thread(void)
 
 #define W2P__PAGE 65536u
 
+#if defined(__has_warning)
+#if __has_warning("-Wreserved-identifier")
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreserved-identifier"
+#define W2P__POP_DIAGNOSTIC
+#endif
+#endif
 extern unsigned char __heap_base; /* set by wasm-ld: after the data and the stack */
+#ifdef W2P__POP_DIAGNOSTIC
+#pragma clang diagnostic pop
+#endif
 
 static uintptr_t w2p__start; /* 0 until the first allocation */
 static uintptr_t w2p__top;   /* [w2p__start, w2p__top) is in use */

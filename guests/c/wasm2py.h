@@ -60,11 +60,15 @@
  *                     bytes, or elements for a list), allocated in the arena. `p` is
  *                     usually a w2p_alloc block, or static data. NULL, with "no room for
  *                     the result" recorded, when `p` is NULL or the pair does not fit.
- * w2p_fail(msg)       Records the NUL-terminated message (copied into the arena; when the
- *                     arena is full the pointer itself is kept, so pass text that outlives
- *                     the call, such as a literal, if it may be) and returns NULL. Python
- *                     raises {Class}InputError naming the function, with the message. In a
- *                     function returning a number: `w2p_fail("..."); return 0;`.
+ * w2p_fail(msg)       Records the NUL-terminated message and returns NULL. Python raises
+ *                     {Class}InputError naming the function, with the message. In a
+ *                     function returning a number: `w2p_fail("..."); return 0;`. The text
+ *                     is copied, so a message built on the stack is fine: up to
+ *                     W2P_MESSAGE_MAX bytes (default 1024) into a buffer of the thread's,
+ *                     reused by every failure (a failing scalar function, whose call does
+ *                     not reset the arena, then uses no arena space); a longer one into
+ *                     the arena; when that is full, the pointer itself is kept (then only
+ *                     text that outlives the call, such as a literal, arrives intact).
  * w2p_fail_len(msg, n)  The same for a message of n bytes, not NUL-terminated.
  *
  * A function that may fail is annotated with `raises` at the end of its line (Python then
@@ -160,6 +164,10 @@ typedef struct {
 
 #define W2P_ALIGN 16u
 
+#ifndef W2P_MESSAGE_MAX
+#define W2P_MESSAGE_MAX 1024 /* longer w2p_fail messages are copied into the arena */
+#endif
+
 #ifndef W2P__HIDDEN
 #define W2P__HIDDEN __attribute__((visibility("hidden")))
 #endif
@@ -206,6 +214,17 @@ void *memmove(void *dst, const void *src, size_t n);
 #endif
 
 W2P__PER_THREAD w2p_error w2p__error;
+W2P__PER_THREAD char w2p__message[W2P_MESSAGE_MAX]; /* the last w2p_fail text, when short */
+W2P__PER_THREAD size_t w2p__message_used;           /* bytes of it to wipe at bump_reset */
+
+/* bump_reset wipes the last short message too: it was read before the reset. */
+static void w2p__wipe_message(void)
+{
+    if (w2p__message_used > 0) {
+        memset(w2p__message, 0, w2p__message_used);
+        w2p__message_used = 0;
+    }
+}
 
 /* size rounded up to W2P_ALIGN (at least W2P_ALIGN, so every block is distinct); 0 when
  * that overflows. */
@@ -275,6 +294,7 @@ void *bump_alloc(size_t size)
 
 void bump_reset(void)
 {
+    w2p__wipe_message();
     if (w2p__top > w2p__start) {
         memset((void *)w2p__start, 0, w2p__top - w2p__start);
     }
@@ -448,6 +468,7 @@ void *bump_alloc(size_t size)
 
 void bump_reset(void)
 {
+    w2p__wipe_message();
     w2p__arena *a = &w2p__the_arena;
     w2p__chunk *c = a->cur;
     if (c == NULL) {
@@ -507,10 +528,13 @@ void *w2p_fail_len(const char *message, size_t len)
         message = "";
         len = 0;
     }
-    char *copy = len > 0 ? (char *)bump_alloc(len) : NULL;
+    char *copy = len <= sizeof w2p__message ? w2p__message : (char *)bump_alloc(len);
     if (copy != NULL) {
-        memcpy(copy, message, len);
+        memmove(copy, message, len); /* message may be the previous one, in w2p__message */
         message = copy;
+        if (copy == w2p__message && len > w2p__message_used) {
+            w2p__message_used = len;
+        }
     }
     w2p__error.status = W2P_STATUS_MESSAGE;
     w2p__error.ptr = message;

@@ -26,17 +26,20 @@ Two kinds of checks:
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import struct
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import wasmtime
-from conftest import ROOT
+from conftest import ROOT, WASM2PY, require
 
 SOURCE = ROOT / "tests" / "spec_modules" / "c_sdk_user" / "c_sdk_user.c"
 HEADER_DIR = ROOT / "guests" / "c"
@@ -74,10 +77,12 @@ repeat(data: bytes, times: u32) -> bytes
 parse_u16(text: str) -> u16 raises
 /// The bytes written in hex in text (two digits a byte).
 hex_decode(text: str) -> bytes raises
+/// Always refuses, with text as the message.
+fail_with(text: str) raises
 """
 FUNCTIONS = [
     "gcd", "popcount", "half", "require", "mean", "scale", "reverse", "greet", "motto",
-    "repeat", "parse_u16", "hex_decode",
+    "repeat", "parse_u16", "hex_decode", "fail_with",
 ]
 PROTOCOL = ["memory", "bump_alloc", "bump_reset", "wasm2py_error", "wasm2py_arena_per_thread"]
 HALF_MESSAGE = "an odd number has no half — try an even one"
@@ -278,6 +283,8 @@ def lib(built: dict[str, Path]) -> ctypes.CDLL:
     for name in ("hex_decode", "greet", "reverse"):
         getattr(lib, name).restype = ctypes.POINTER(Slice)
         getattr(lib, name).argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    lib.fail_with.restype = None
+    lib.fail_with.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
     lib.motto.restype = ctypes.POINTER(Slice)
     lib.motto.argtypes = []
     lib.repeat.restype = ctypes.POINTER(Slice)
@@ -301,14 +308,34 @@ def slice_bytes(result: Any) -> bytes:
     return ctypes.string_at(result.contents.ptr, result.contents.len)
 
 
-def test_native_a_message_is_recorded_and_copied_into_the_arena(lib):
+def test_native_a_message_is_copied_and_wiped_by_reset(lib):
     native_clear(lib)
     assert lib.parse_u16(b"12x4", 4) == 0
     record = lib.wasm2py_error().contents
     assert (record.status, ctypes.string_at(record.ptr, record.len)) == (1, b"not a digit at index 2")
-    # built on the guest's stack and copied into the arena: bump_reset zeroes it
+    # built on the guest's stack and copied: bump_reset zeroes the copy
     lib.bump_reset()
     assert ctypes.string_at(record.ptr, record.len) == bytes(record.len)
+    native_clear(lib)
+
+
+@pytest.mark.parametrize("length", [0, 1, 1023, 1024, 1025, 5000])
+def test_native_messages_of_any_length(lib, length):
+    """Up to W2P_MESSAGE_MAX (1024) bytes in the thread's message buffer, longer ones in
+    the arena; either way a copy, wiped by bump_reset."""
+    text = bytes((i * 7 + 1) % 255 + 1 for i in range(length))
+    buffer = ctypes.create_string_buffer(text, length)
+    native_clear(lib)
+    lib.fail_with(buffer, length)
+    record = lib.wasm2py_error().contents
+    assert (record.status, record.len) == (1, length)
+    assert ctypes.string_at(record.ptr, length) == text
+    if length:
+        assert record.ptr != ctypes.addressof(buffer)
+    ctypes.memset(buffer, 0, length)
+    assert ctypes.string_at(record.ptr, length) == text
+    lib.bump_reset()
+    assert ctypes.string_at(record.ptr, length) == bytes(length)
     native_clear(lib)
 
 
@@ -481,6 +508,28 @@ def test_wasm_messages_results_and_the_record_address(guest):
     guest.call("bump_reset")
 
 
+@pytest.mark.parametrize("build", WASM_BUILDS)
+def test_wasm_failing_scalar_calls_use_no_arena(built, build):
+    """A failing scalar call is not followed by bump_reset (it has no arena inputs): its
+    message goes to one reused buffer, so a million such failures need no more memory."""
+    guest = Guest(built[build])
+    guest.call("half", 1)
+    first = guest.record()
+    pages = guest.memory.size(guest.store)
+    for x in range(3, 20_003, 2):
+        guest.call("half", x)
+    assert guest.record() == first
+    assert guest.message() == (1, HALF_MESSAGE.encode())
+    assert guest.memory.size(guest.store) == pages
+    # a message longer than the buffer is copied into the arena, and wiped at the reset
+    long = ("é" * 3000).encode()
+    guest.call("fail_with", *guest.put(long))
+    status, ptr, length = guest.record()
+    assert (status, guest.read(ptr, length)) == (1, long)
+    guest.call("bump_reset")
+    assert guest.read(ptr, length) == bytes(length)
+
+
 def test_wasm_no_room_for_the_result_is_status_2(guest):
     # 1 MiB * (2**32 - 1) is more than wasm32's address space
     assert guest.result(guest.call("repeat", *guest.put(bytes(MIB)), 2**32 - 1)) is None
@@ -511,3 +560,186 @@ def test_wasm_reset_zeroes_what_was_used(guest):
     assert again % 16 == 0
     assert guest.read(again, 1000) == bytes(1000)
     guest.call("bump_reset")
+
+
+# ---- the generated package, on both backends ---------------------------------------------
+
+PACKAGE_BUILDS = ("wasm32", "wasm32-bulk", "wasi", "native")
+# The package of each wasm build (named after the module's file) and its class.
+PACKAGES = {
+    "wasm32": ("c_sdk_user", "CSdkUser"),
+    "wasm32-bulk": ("c_sdk_user_bulk", "CSdkUserBulk"),
+    "wasi": ("c_sdk_user_wasi", "CSdkUserWasi"),
+}
+
+
+@pytest.fixture(scope="module")
+def pkgs(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModuleType]:
+    """The package wasm2py generates from each wasm build (annotations from the module's
+    own section: there is no sidecar), imported."""
+    require(WASM2PY, "wasm2py binary")
+    out = tmp_path_factory.mktemp("c_sdk_user_packages")
+    loaded: dict[str, ModuleType] = {}
+    for build, (name, _) in PACKAGES.items():
+        result = subprocess.run(
+            [str(WASM2PY), "gen", str(built[build]), "-o", str(out / name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"wasm2py gen ({build}) failed:\n{result.stderr}", pytrace=False)
+        sys.path.insert(0, str(out / name))
+        loaded[build] = importlib.import_module(name)
+    return loaded
+
+
+class Made:
+    """An instance of a generated class and what the tests need to know about it."""
+
+    def __init__(self, pkg: ModuleType, cls_name: str, instance: Any) -> None:
+        self.pkg = pkg
+        self.cls_name = cls_name
+        self.m = instance
+        self.input_error = getattr(pkg, f"{cls_name}InputError")
+
+
+def make(pkgs: dict[str, ModuleType], built: dict[str, Path], build: str, **options: Any) -> Made:
+    if build == "native":
+        cls_name = PACKAGES["wasm32"][1]
+        pkg = pkgs["wasm32"]
+        instance = getattr(pkg, cls_name)(backend="native", library=built["native"], **options)
+    else:
+        cls_name = PACKAGES[build][1]
+        pkg = pkgs[build]
+        instance = getattr(pkg, cls_name)(**options)
+    assert instance.backend == ("native" if build == "native" else "wasm")
+    return Made(pkg, cls_name, instance)
+
+
+@pytest.fixture(params=PACKAGE_BUILDS)
+def made(request: pytest.FixtureRequest, pkgs: dict[str, ModuleType], built: dict[str, Path]) -> Made:
+    return make(pkgs, built, request.param)
+
+
+def test_results(made):
+    m = made.m
+    assert m.gcd(12, 18) == 6
+    assert m.gcd(0, 0) == 0
+    assert m.gcd(2**32 - 1, 2**32 - 1) == 2**32 - 1  # u32: unsigned
+    assert m.popcount(2**64 - 1) == 64
+    assert m.popcount(0) == 0
+    assert m.mean([1.0, 2.0, 4.5]) == 2.5
+    assert m.mean([]) == 0.0
+    assert m.scale([1, -2, 2**31 - 1, -(2**31)], -3) == [-3, 6, -3 * (2**31 - 1), 3 * 2**31]
+    assert m.scale([], 5) == []
+    assert m.reverse(b"abc") == b"cba"
+    assert m.reverse(b"") == b""
+    assert m.reverse(bytes(range(256)) * 4096) == (bytes(range(256)) * 4096)[::-1]  # 1 MiB
+    assert m.greet("wörld") == "Hello, wörld!"
+    assert m.greet("") == "Hello, !"
+    assert m.motto() == "static data is a fine result"
+    assert m.repeat(b"ab", 3) == b"ababab"
+    assert m.repeat(b"", 2**32 - 1) == b""
+    assert m.repeat(b"xyz", 0) == b""
+    assert m.parse_u16("65535") == 65535
+    assert m.parse_u16("007") == 7
+    assert m.hex_decode("00fFa5") == b"\x00\xff\xa5"
+    assert m.hex_decode("") == b""
+    assert m.half(-10) == -5
+    assert m.half(2**63 - 2) == 2**62 - 1
+    assert m.require(True) is None
+
+
+def test_docstrings_come_from_the_w2p_sig_doc_lines(made):
+    cls = getattr(made.pkg, made.cls_name)
+    assert GREET_DOC in (cls.greet.__doc__ or "")
+    assert "The decimal number in text, 0 to 65535." in (cls.parse_u16.__doc__ or "")
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "message"),
+    [
+        ("parse_u16", ("12x4",), "not a digit at index 2"),
+        ("parse_u16", ("",), "empty text"),
+        ("parse_u16", ("65536",), "out of range (more than 65535)"),
+        ("half", (7,), HALF_MESSAGE),
+        ("half", (-(2**63) + 1,), HALF_MESSAGE),
+        ("require", (False,), "the flag must be set"),
+        ("hex_decode", ("abc",), "odd number of hex digits"),
+        ("hex_decode", ("zz",), "not a hex digit"),
+    ],
+)
+def test_w2p_fail_raises_input_error_with_the_message(made, method, args, message):
+    with pytest.raises(made.input_error) as caught:
+        getattr(made.m, method)(*args)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert isinstance(error, getattr(made.pkg, f"{made.cls_name}Error"))
+    assert error.function == method
+    assert error.message == message
+    assert method in str(error)
+    assert message in str(error)
+    # the record was cleared: the next calls succeed
+    assert made.m.half(4) == 2
+    assert made.m.parse_u16("12") == 12
+    assert made.m.hex_decode("ab") == b"\xab"
+
+
+@pytest.mark.parametrize("length", [0, 1, 1024, 1025, 100_000])
+def test_messages_of_any_length_arrive(made, length):
+    """Up to 64 KiB of the guest's message, decoded as UTF-8 with invalid bytes replaced."""
+    text = ("ünïcödé ✓ " * 10_000)[:length]
+    with pytest.raises(made.input_error) as caught:
+        made.m.fail_with(text)
+    expected = text.encode()[: 64 * 1024].decode("utf-8", "replace")
+    assert caught.value.message == expected
+    assert caught.value.function == "fail_with"
+
+
+def test_no_room_for_the_result_is_a_memory_error(made):
+    with pytest.raises(MemoryError) as caught:
+        made.m.repeat(bytes(MIB), 2**32 - 1)  # 4 PiB natively; more than wasm32 can hold
+    assert not isinstance(caught.value, ValueError)
+    assert "repeat" in str(caught.value)
+    assert made.m.repeat(b"ab", 2) == b"abab"
+    assert made.m.parse_u16("1") == 1
+
+
+@pytest.mark.parametrize("build", WASM_BUILDS)
+def test_no_room_under_a_memory_cap_is_a_memory_error(pkgs, built, build):
+    made = make(pkgs, built, build, max_memory=4 * MIB)
+    with pytest.raises(MemoryError) as caught:
+        made.m.repeat(b"0123456789abcdef", 2 * MIB)  # 32 MiB
+    assert "repeat" in str(caught.value)
+    assert made.m.repeat(b"0123456789abcdef", 1000) == b"0123456789abcdef" * 1000
+
+
+def thread_work(m: Any, input_error: type[Exception], index: int) -> None:
+    for k in range(150):
+        name = f"thread {index} call {k} ünï"
+        assert m.greet(name) == f"Hello, {name}!"
+        bad = "7" * (index % 5) + "x" + "1" * k
+        with pytest.raises(input_error) as caught:
+            m.parse_u16(bad)
+        assert caught.value.message == f"not a digit at index {index % 5}"
+        assert m.parse_u16(str(index * 1000 + k)) == index * 1000 + k
+        data = bytes([index, k & 0xFF]) * (k + 1)
+        assert m.reverse(data) == data[::-1]
+        assert m.hex_decode(data.hex()) == data
+        assert m.scale([index, k], 2) == [2 * index, 2 * k]
+        if k % 50 == 0:
+            with pytest.raises(MemoryError):
+                m.repeat(bytes(MIB), 2**32 - 1)
+
+
+def test_native_from_eight_threads_at_once(pkgs, built):
+    """One native instance, 8 threads calling at once: per-thread arena and record (the
+    marker lets the calls run unlocked), every message reaching its own thread."""
+    made = make(pkgs, built, "native")
+    in_threads(lambda index: thread_work(made.m, made.input_error, index))
+
+
+def test_wasm_from_eight_threads_at_once(pkgs, built):
+    made = make(pkgs, built, "wasm32")
+    in_threads(lambda index: thread_work(made.m, made.input_error, index))

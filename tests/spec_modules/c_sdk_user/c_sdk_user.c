@@ -224,3 +224,10 @@ W2P_EXPORT(hex_decode) w2p_slice *hex_decode(const char *text, size_t len)
     }
     return w2p_return(out, len / 2);
 }
+
+W2P_SIG("/// Always refuses, with text as the message.");
+W2P_SIG("fail_with(text: str) raises");
+W2P_EXPORT(fail_with) void fail_with(const char *text, size_t len)
+{
+    w2p_fail_len(text, len);
+}

@@ -16,7 +16,7 @@ const GUESTS: &[(&str, Option<&str>)] = &[
     ("numkit", None),
     ("cfib", None),
     ("wasiapp", Some("guests/rust/wasiapp/wasiapp.wasm2py")),
-    ("cwasi", Some("guests/c/cwasi.wasm2py")),
+    ("cwasi", None),
     ("hostcalls", Some("guests/wat/hostcalls.wasm2py")),
 ];
 

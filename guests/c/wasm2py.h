@@ -26,7 +26,7 @@
  *         }
  *         for (size_t i = 0; i < len; i++) {
  *             if (text[i] == 0) {
- *                 return w2p_fail("upper: a NUL byte in text");   // {Class}InputError
+ *                 return w2p_fail("a NUL byte in text");   // {Class}InputError
  *             }
  *             out[i] = (text[i] >= 'a' && text[i] <= 'z') ? text[i] - 32 : text[i];
  *         }
@@ -35,7 +35,8 @@
  *
  * Other .c files of the same library include the header without the define.
  *
- * Builds (no --export-dynamic needed: W2P_EXPORT names every export):
+ * Builds (C11; -I the directory of this header; no --export-dynamic needed: W2P_EXPORT
+ * names every export):
  *   clang --target=wasm32 -nostdlib -mbulk-memory -O2 -Wl,--no-entry -o lib.wasm lib.c
  *   clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -o lib.wasm lib.c
  *   gcc -shared -fPIC -pthread -O2 -o liblib.so lib.c            (or clang, natively)
@@ -83,7 +84,8 @@
  * are plain globals (an instance has one thread). Without libc (--target=wasm32) the arena
  * is the linear memory after __heap_base, and the implementation defines memset, memcpy and
  * memmove as weak symbols (a library may define its own); with wasi-libc and natively it
- * is a list of malloc'd chunks. Define W2P_FREESTANDING to 1 or 0 to override that choice.
+ * is a list of malloc'd chunks. On wasm, define W2P_FREESTANDING to 1 or 0 to override that
+ * choice (1: the arena after __heap_base and the mem* functions; 0: malloc and <string.h>).
  *
  * Functions, types and macros whose names start with w2p__ / W2P__ are private.
  */

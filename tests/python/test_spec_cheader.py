@@ -255,6 +255,44 @@ def test_w2p_sig_accepts_adjacent_literals_and_macros(tmp_path):
     assert custom_sections(output.read_bytes(), "wasm2py") == [b"f(x: u32) -> u32\n"]
 
 
+def test_a_library_of_two_files(tmp_path):
+    """WASM2PY_IMPLEMENTATION in one file, the header alone in the other: one arena, one
+    record, the sections of both files in link order, no duplicate symbols."""
+    (tmp_path / "main.c").write_text(
+        "#define WASM2PY_IMPLEMENTATION\n"
+        '#include "wasm2py.h"\n'
+        'W2P_SIG("one(x: u32) -> u32");\n'
+        "W2P_EXPORT(one) uint32_t one(uint32_t x) { return x + 1; }\n"
+    )
+    (tmp_path / "other.c").write_text(
+        '#include "wasm2py.h"\n'
+        'W2P_SIG("/// Refuses everything.");\n'
+        'W2P_SIG("two(data: bytes) -> bytes raises");\n'
+        "W2P_EXPORT(two) w2p_slice *two(const uint8_t *p, size_t n)\n"
+        '{ (void)p; (void)n; return w2p_fail("no"); }\n'
+    )
+    sources = [str(tmp_path / "main.c"), str(tmp_path / "other.c")]
+    wasm, so = tmp_path / "two.wasm", tmp_path / "libtwo.so"
+    freestanding = [CLANG, "--target=wasm32", "-nostdlib", *WARNINGS, f"-I{HEADER_DIR}", "-Wl,--no-entry"]
+    native = [CC, "-shared", "-fPIC", "-pthread", *WARNINGS, f"-I{HEADER_DIR}"]
+    for command, output in ((freestanding, wasm), (native, so)):
+        result = subprocess.run([*command, *sources, "-o", str(output)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+    text = b"one(x: u32) -> u32\n/// Refuses everything.\ntwo(data: bytes) -> bytes raises\n"
+    assert custom_sections(wasm.read_bytes(), "wasm2py") == [text]
+    guest = Guest(wasm)
+    assert guest.call("one", 41) == 42
+    assert guest.call("two", *guest.put(b"x")) == 0
+    assert guest.message() == (1, b"no")
+    lib = ctypes.CDLL(str(so))
+    lib.wasm2py_error.restype = ctypes.POINTER(Record)
+    lib.two.restype = ctypes.c_void_p
+    lib.two.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    assert lib.two(b"x", 1) is None
+    record = lib.wasm2py_error().contents
+    assert (record.status, ctypes.string_at(record.ptr, record.len)) == (1, b"no")
+
+
 # ---- the wire format, natively (ctypes, no generated code) -------------------------------
 
 

@@ -16,7 +16,7 @@ const GUESTS: &[(&str, Option<&str>)] = &[
     ("numkit", None),
     ("cfib", None),
     ("wasiapp", None),
-    ("cwasi", Some("guests/c/cwasi.wasm2py")),
+    ("cwasi", None),
     ("hostcalls", Some("guests/wat/hostcalls.wasm2py")),
 ];
 

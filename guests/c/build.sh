@@ -4,8 +4,9 @@
 #   guests/out/libcfib.so   the same source as a native shared library (gcc)
 #   guests/out/cwasi.wasm   wasm32-wasi with wasi-libc, a WASI reactor (exports _initialize,
 #                           which runs the C constructors; imports wasi_snapshot_preview1)
-#   guests/out/cwasi.wasm2py  its annotations (a copy of the sidecar)
 #   guests/out/libcwasi.so  the same source as a native shared library (gcc)
+# Both are written with the SDK header wasm2py.h: it names the exports (export_name on
+# wasm), writes the annotations into the modules' "wasm2py" sections and brings the arena.
 # Usage: guests/c/build.sh [wasm|native|all]   (default: all)
 # An output newer than its sources and this script is not rebuilt. CLANG and CC override
 # the compilers; WASI_SYSROOT the wasi-libc sysroot (default: /usr/share/wasi-sysroot, else
@@ -18,18 +19,18 @@ what="${1:-all}"
 clang="${CLANG:-clang}"
 cc="${CC:-gcc}"
 
-cfib_sources=(cfib.c arena.c)
-cwasi_sources=(cwasi.c arena.c)
+cfib_sources=(cfib.c)
+cwasi_sources=(cwasi.c)
 # Compile from $here with relative names, and map $here to "." for anything that still
 # records a path: no absolute path ends up in the outputs.
-common=(-std=c11 -O2 -Wall -Wextra -fvisibility=hidden "-ffile-prefix-map=$here=.")
+common=(-std=c11 -O2 -Wall -Wextra -Wpedantic -fvisibility=hidden "-ffile-prefix-map=$here=.")
 
 # up_to_date OUTPUT INPUT...: OUTPUT exists and is newer than every INPUT and this script.
 up_to_date() {
     local output="$1" input
     shift
     [[ -e "$output" ]] || return 1
-    for input in "$@" arena.h build.sh; do
+    for input in "$@" wasm2py.h build.sh; do
         [[ "$input" -nt "$output" ]] && return 1
     done
     return 0
@@ -52,12 +53,12 @@ link() {
 build_cfib_wasm() {
     local output="$out/cfib.wasm"
     up_to_date "$output" "${cfib_sources[@]}" && return 0
-    # -nostdlib: no libc (arena.c brings memset/memcpy). --export-dynamic exports the
-    # W2P_EXPORT functions (everything else is hidden); wasm-ld exports "memory" itself and
-    # fails on any undefined symbol, so the module has no imports. -mbulk-memory lets
-    # memset/memcpy be memory.fill/memory.copy.
+    # -nostdlib: no libc (wasm2py.h brings memset/memcpy/memmove). The W2P_EXPORT
+    # functions are exported by their export_name attributes; wasm-ld exports "memory"
+    # itself and fails on any undefined symbol, so the module has no imports.
+    # -mbulk-memory lets memset/memcpy be memory.fill/memory.copy.
     link "$output" "$clang" --target=wasm32 -nostdlib -mbulk-memory "${common[@]}" \
-        -Wl,--no-entry -Wl,--export-dynamic "${cfib_sources[@]}"
+        -Wl,--no-entry "${cfib_sources[@]}"
 }
 
 # The wasi-libc sysroot: $WASI_SYSROOT, else the first directory with lib/wasm32-wasi/libc.a.
@@ -76,18 +77,18 @@ wasi_sysroot() {
 
 build_cwasi_wasm() {
     local output="$out/cwasi.wasm" sysroot
-    if ! cmp -s cwasi.wasm2py "$out/cwasi.wasm2py"; then
-        cp cwasi.wasm2py "$out/cwasi.wasm2py"
-    fi
+    # The annotations are in the module now (W2P_SIG); a sidecar left by an older build
+    # would take their place.
+    rm -f "$out/cwasi.wasm2py"
     up_to_date "$output" "${cwasi_sources[@]}" && return 0
     sysroot="$(wasi_sysroot)"
     # -mexec-model=reactor links wasi-libc's crt1-reactor.o: the module exports
-    # _initialize (which runs the constructors) instead of _start. --export-dynamic
-    # exports the W2P_EXPORT functions; what libc needs comes in as wasi_snapshot_preview1
-    # imports. --strip-debug drops the DWARF that Debian's libc.a carries (100 KB, with
+    # _initialize (which runs the constructors) instead of _start. The W2P_EXPORT
+    # functions are exported by export_name; what libc needs comes in as
+    # wasi_snapshot_preview1 imports. --strip-debug drops the DWARF that Debian's libc.a carries (100 KB, with
     # its build paths); the name section stays.
     link "$output" "$clang" --target=wasm32-wasi "--sysroot=$sysroot" -mexec-model=reactor \
-        "${common[@]}" -Wl,--export-dynamic -Wl,--strip-debug "${cwasi_sources[@]}"
+        "${common[@]}" -Wl,--strip-debug "${cwasi_sources[@]}"
 }
 
 build_native_lib() {

@@ -641,9 +641,9 @@ def test_cwasi_native_constructor_effect_from_eight_threads(cw_native):
 
 
 def test_cwasi_native_arena_functions_from_eight_threads(cw_native):
-    """guests/c/arena.c gives each thread its own arena natively (`static _Thread_local
-    arena tls_arena`, freed at thread exit; only the wasm32-wasi build has one global
-    arena, and it has one thread), so format_number (its result is in the arena) and
+    """guests/c/wasm2py.h gives each thread its own arena natively (`static _Thread_local
+    w2p__arena w2p__the_arena`, freed at thread exit; only the wasm32-wasi build has one
+    global arena, and it has one thread), so format_number (its result is in the arena) and
     str_length (a str parameter; the call resets the arena after it) are safe from several
     threads at once, whether or not the native backend serialises them."""
 

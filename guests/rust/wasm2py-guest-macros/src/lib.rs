@@ -295,9 +295,11 @@ fn expand(func: &ItemFn) -> Result<TokenStream2, Error> {
             }
         };
         let ty = &arg.ty;
-        let local = format_ident!("arg{}", index);
-        let ptr = format_ident!("arg{}_ptr", index);
-        let len = format_ident!("arg{}_len", index);
+        // Hygienic (mixed-site): they cannot shadow the user's function or its names.
+        let site = Span::mixed_site();
+        let local = format_ident!("arg{}", index, span = site);
+        let ptr = format_ident!("arg{}_ptr", index, span = site);
+        let len = format_ident!("arg{}_len", index, span = site);
         let span = ty.span();
         let annotation = match &kind {
             Param::Scalar(a) => a.to_string(),

@@ -98,6 +98,12 @@ fn bounded(n: u32) -> Result<Vec<u8>, wasm2py_guest::NoRoom> {
     Ok(vec![7; n as usize])
 }
 
+/// Named like the shim's locals: they must not shadow it.
+#[export]
+fn arg0(arg0_ptr: u32, arg1: &[u8]) -> u32 {
+    arg0_ptr + arg1.len() as u32
+}
+
 #[export]
 fn r#type(r#in: u8) -> u8 {
     r#in
@@ -119,6 +125,7 @@ fn scalars_pass_as_themselves() {
     assert_eq!(sum, 38.75);
     unsafe { __wasm2py_export_nothing() };
     assert_eq!(unsafe { __wasm2py_export_type(7) }, 7);
+    assert_eq!(unsafe { __wasm2py_export_arg0(1, b"ab".as_ptr(), 2) }, 3);
 }
 
 #[test]

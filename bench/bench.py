@@ -510,6 +510,69 @@ def bench_native_lock(settings: Settings, textkit: ModuleType) -> dict[str, Any]
     return {"seconds": seconds, "locked_over_marker": ratio}
 
 
+# ---- SDK shims against hand-written ones -------------------------------------------------
+
+
+def shim_packages(tmp: Path) -> dict[str, ModuleType]:
+    """The packages of the bench guests shimsraw (hand-written shims, a sidecar) and
+    shimssdk (#[wasm2py_guest::export]), generated into `tmp` with target/release/wasm2py."""
+    wasm2py = ROOT / "target" / "release" / "wasm2py"
+    packages = {}
+    for name in ("shimsraw", "shimssdk"):
+        done = subprocess.run(
+            [str(wasm2py), "gen", str(GUESTS_OUT / f"{name}.wasm"), "-o", str(tmp / name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            sys.exit(f"wasm2py gen {name}.wasm failed: {done.stderr}")
+        sys.path.insert(0, str(tmp / name))
+        packages[name] = importlib.import_module(name)
+    return packages
+
+
+def bench_sdk_shims(settings: Settings) -> dict[str, Any]:
+    """The same work through shims the Rust SDK wrote and through hand-written ones (issue
+    10): a scalar call, 64 bytes in (scalar out), 64 bytes in and out; both backends."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        packages = shim_packages(Path(tmp))
+        raw_cls, sdk_cls = packages["shimsraw"].Shimsraw, packages["shimssdk"].Shimssdk
+        instances = {
+            ("wasm", "raw"): raw_cls(),
+            ("wasm", "sdk"): sdk_cls(),
+            ("native", "raw"): raw_cls(backend="native", library=str(GUESTS_OUT / "libshimsraw.so")),
+            ("native", "sdk"): sdk_cls(backend="native", library=str(GUESTS_OUT / "libshimssdk.so")),
+        }
+        data = bytes(range(64))
+        work = {
+            "add": ("g.add(7, 3)", 10),
+            "byte_sum(64 B)": ("g.byte_sum(d)", sum(data)),
+            "echo(64 B)": ("g.echo(d)", data),
+        }
+        variants = {}
+        for (backend, kind), instance in instances.items():
+            for what, (stmt, expected) in work.items():
+                ns = {"g": instance, "d": data}
+                assert eval(stmt, ns) == expected, (backend, kind, what)
+                variants[f"{backend} {kind} {what}"] = (stmt, ns)
+        seconds = measure(variants, settings)
+    ratios, rows = {}, []
+    for backend in ("wasm", "native"):
+        for what in work:
+            sdk, raw = seconds[f"{backend} sdk {what}"], seconds[f"{backend} raw {what}"]
+            ratios[f"{backend} {what}"] = sdk / raw
+            rows.append([f"{backend} {what}", fmt_time(sdk), fmt_time(raw), f"{sdk / raw:.2f}x"])
+    table(
+        "SDK shims: #[wasm2py_guest::export] against hand-written shims, the same work",
+        ["call", "SDK", "hand-written", "ratio"],
+        rows,
+    )
+    return {"seconds": seconds, "ratios": ratios}
+
+
 # ---- 3. start-up -----------------------------------------------------------------------
 
 
@@ -960,6 +1023,7 @@ def targets(
     startup: dict[str, Any],
     wasi: dict[str, Any],
     limits: dict[str, Any],
+    shims: dict[str, Any],
 ) -> list[dict[str, Any]]:
     calls = per_call["ratios"]
     rows: list[dict[str, Any]] = []
@@ -1047,6 +1111,9 @@ def targets(
             1.15,
         )
 
+    for key, ratio in shims["ratios"].items():
+        check(f"SDK shim / hand-written shim, {key}", ratio, "<=", 1.05)
+
     width = max(len(r["target"]) for r in rows)
     print('\n== targets (the ratios of the issue\'s "Done when", from this run)')
     for r in rows:
@@ -1100,7 +1167,8 @@ def main() -> None:
     threads = bench_threads(settings, fib)
     wasi = bench_wasi_imports(settings, fib)
     limits = bench_limits(settings, fib)
-    target_rows = targets(per_call, byte_results, startup, wasi, limits)
+    shims = bench_sdk_shims(settings)
+    target_rows = targets(per_call, byte_results, startup, wasi, limits, shims)
     elapsed = time.perf_counter() - started
     print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")
 
@@ -1117,6 +1185,7 @@ def main() -> None:
         "threads": threads,
         "wasi_imports": wasi,
         "limits": limits,
+        "sdk_shims": shims,
         "targets": target_rows,
         "seconds": elapsed,
     }

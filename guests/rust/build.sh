@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the example guests for wasm32 and natively, and copies them to guests/out/:
-#   fib.wasm textkit.wasm numkit.wasm regexkit.wasm (wasm32-unknown-unknown),
+#   fib.wasm textkit.wasm numkit.wasm regexkit.wasm (wasm32-unknown-unknown), and the
+#   bench's pair shimsraw.wasm (hand-written shims) and shimssdk.wasm (the same with the SDK),
 #   wasiapp.wasm (wasm32-wasip1: a WASI reactor, the article's target),
 #   the sidecar fib.wasm2py (fib is the guest written by hand against the raw protocol;
 #   the others use wasm2py-guest, whose annotations travel in the `wasm2py` section),
@@ -20,9 +21,9 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 out=$(dirname "$here")/out
-crates=(fib textkit numkit regexkit)  # wasm32-unknown-unknown
+crates=(fib textkit numkit regexkit shimsraw shimssdk)  # wasm32-unknown-unknown
 wasi_crates=(wasiapp)                 # wasm32-wasip1
-sidecars=(fib)                        # the others carry theirs in the `wasm2py` section
+sidecars=(fib shimsraw)               # the others carry theirs in the `wasm2py` section
 
 cd "$here" # picks up rust-toolchain.toml
 export RUSTFLAGS="--remap-path-prefix=$here=/guests \

@@ -52,7 +52,7 @@ cargo_build() {
     # rust_sdk_user's path dependency, the SDK in guests/rust.
     flags+=$'\x1f'"--remap-path-prefix=$(cd "$here/../.." && pwd)/guests/rust=guests"
     (cd "$here/$crate" && CARGO_ENCODED_RUSTFLAGS="$flags" RUSTFLAGS='' \
-        cargo build --quiet --release --offline "$@")
+        cargo build --quiet --release --locked "$@")
 }
 
 # rust_target TARGET: installs a Rust target unless it is there.

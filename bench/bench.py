@@ -44,7 +44,7 @@ LIBREGEXKIT = GUESTS_OUT / "libregexkit.so"
 # for a thread's first call ("today's" cost when the issue was written).
 BASELINE = ROOT / "bench" / "baseline"
 
-for _name in ("fib", "textkit", "regexkit", "wasiapp", "hostcalls"):
+for _name in ("fib", "textkit", "numkit", "regexkit", "wasiapp", "hostcalls"):
     sys.path.insert(0, str(GENERATED / _name))
 
 import wasmtime
@@ -532,33 +532,30 @@ def shim_packages(tmp: Path) -> dict[str, ModuleType]:
     return packages
 
 
-def bench_sdk_shims(settings: Settings) -> dict[str, Any]:
+def bench_sdk_shims(settings: Settings, tmp: Path) -> dict[str, Any]:
     """The same work through shims the Rust SDK wrote and through hand-written ones (issue
     10): a scalar call, 64 bytes in (scalar out), 64 bytes in and out; both backends."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        packages = shim_packages(Path(tmp))
-        raw_cls, sdk_cls = packages["shimsraw"].Shimsraw, packages["shimssdk"].Shimssdk
-        instances = {
-            ("wasm", "raw"): raw_cls(),
-            ("wasm", "sdk"): sdk_cls(),
-            ("native", "raw"): raw_cls(backend="native", library=str(GUESTS_OUT / "libshimsraw.so")),
-            ("native", "sdk"): sdk_cls(backend="native", library=str(GUESTS_OUT / "libshimssdk.so")),
-        }
-        data = bytes(range(64))
-        work = {
-            "add": ("g.add(7, 3)", 10),
-            "byte_sum(64 B)": ("g.byte_sum(d)", sum(data)),
-            "echo(64 B)": ("g.echo(d)", data),
-        }
-        variants = {}
-        for (backend, kind), instance in instances.items():
-            for what, (stmt, expected) in work.items():
-                ns = {"g": instance, "d": data}
-                assert eval(stmt, ns) == expected, (backend, kind, what)
-                variants[f"{backend} {kind} {what}"] = (stmt, ns)
-        seconds = measure(variants, settings)
+    packages = shim_packages(tmp)
+    raw_cls, sdk_cls = packages["shimsraw"].Shimsraw, packages["shimssdk"].Shimssdk
+    instances = {
+        ("wasm", "raw"): raw_cls(),
+        ("wasm", "sdk"): sdk_cls(),
+        ("native", "raw"): raw_cls(backend="native", library=str(GUESTS_OUT / "libshimsraw.so")),
+        ("native", "sdk"): sdk_cls(backend="native", library=str(GUESTS_OUT / "libshimssdk.so")),
+    }
+    data = bytes(range(64))
+    work = {
+        "add": ("g.add(7, 3)", 10),
+        "byte_sum(64 B)": ("g.byte_sum(d)", sum(data)),
+        "echo(64 B)": ("g.echo(d)", data),
+    }
+    variants = {}
+    for (backend, kind), instance in instances.items():
+        for what, (stmt, expected) in work.items():
+            ns = {"g": instance, "d": data}
+            assert eval(stmt, ns) == expected, (backend, kind, what)
+            variants[f"{backend} {kind} {what}"] = (stmt, ns)
+    seconds = measure(variants, settings)
     ratios, rows = {}, []
     for backend in ("wasm", "native"):
         for what in work:
@@ -571,6 +568,97 @@ def bench_sdk_shims(settings: Settings) -> dict[str, Any]:
         rows,
     )
     return {"seconds": seconds, "ratios": ratios}
+
+
+# ---- data at memory speed: small bytes calls, numpy and array buffers ---------------------
+
+
+def bench_data(settings: Settings, shim_packages_dir: Path) -> dict[str, Any]:
+    """Issue 11's measurements against their anchors (numpy, hashlib, array): a 64-byte
+    bytes call in scalar calls, dot of two 400,000-element numpy arrays, scale of
+    1,000,000 f64 from a numpy array to an array result, and list in / list out."""
+    import array
+    import hashlib
+
+    import numkit
+    import numpy as np
+    import shimsraw
+    import shimssdk
+    import textkit
+
+    # textkit's module with scale annotated array[f64], generated here (issue 11's type).
+    sig = shim_packages_dir / "textarr.wasm2py"
+    sig.write_text("scale(xs: array[f64], k: f64) -> array[f64]\n")
+    done = subprocess.run(
+        [str(ROOT / "target" / "release" / "wasm2py"), "gen", str(GUESTS_OUT / "textkit.wasm"), "--name",
+         "textarr", "--sig", str(sig), "-o", str(shim_packages_dir / "textarr")],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"wasm2py gen textarr failed: {done.stderr}")
+    sys.path.insert(0, str(shim_packages_dir / "textarr"))
+    import textarr
+
+    small = bytes(range(64))
+    per_backend = {}
+    def make(backend: str, cls: Any, lib: str) -> Any:
+        return cls() if backend == "wasm" else cls(backend="native", library=str(GUESTS_OUT / lib))
+
+    for backend in ("wasm", "native"):
+        sdk = make(backend, shimssdk.Shimssdk, "libshimssdk.so")
+        raw = make(backend, shimsraw.Shimsraw, "libshimsraw.so")
+        text = make(backend, textkit.Textkit, "libtextkit.so")
+        variants = {
+            "sdk add": ("g.add(7, 3)", {"g": sdk}),
+            "sdk byte_sum(64 B)": ("g.byte_sum(d)", {"g": sdk, "d": small}),
+            "raw add": ("g.add(7, 3)", {"g": raw}),
+            "raw byte_sum(64 B)": ("g.byte_sum(d)", {"g": raw, "d": small}),
+            "textkit sha256(64 B)": ("t.sha256(d)", {"t": text, "d": small}),
+            "hashlib sha256(64 B)": ("hashlib.sha256(d).digest()", {"hashlib": hashlib, "d": small}),
+        }
+        assert text.sha256(small) == hashlib.sha256(small).digest()
+        per_backend[backend] = measure(variants, settings)
+
+    rng = np.random.default_rng(11)
+    a32, b32 = rng.standard_normal(400_000, dtype=np.float32), rng.standard_normal(400_000, dtype=np.float32)
+    big = rng.standard_normal(1_000_000)
+    big_list = big.tolist()
+    nk, ta, tk = numkit.Numkit(), textarr.Textarr(), textkit.Textkit()
+    assert abs(nk.dot(a32, b32) - float(np.dot(a32.astype(np.float64), b32.astype(np.float64)))) < 1e-3 * 400_000
+    assert np.frombuffer(ta.scale(big, 3.0), dtype=np.float64).tolist() == (big * 3.0).tolist()
+    heavy = Settings(settings.repeats < 20)  # the same length, fewer repeats: each is ms
+    heavy.repeats = max(3, settings.repeats // 4)
+    bulk = measure(
+        {
+            "wasm dot(400k f32 numpy)": ("nk.dot(a, b)", {"nk": nk, "a": a32, "b": b32}),
+            "np.dot(400k f32)": ("np.dot(a, b)", {"np": np, "a": a32, "b": b32}),
+            "wasm scale(1M f64 numpy) -> array": ("ta.scale(x, 3.0)", {"ta": ta, "x": big}),
+            "numpy A*k (1M f64)": ("x * 3.0", {"x": big}),
+            "np.frombuffer(...).copy() (8 MB)": ("np.frombuffer(x, dtype=np.float64).copy()", {"np": np, "x": big}),
+            "wasm scale(1M f64 list) -> list": ("tk.scale(xs, 3.0)", {"tk": tk, "xs": big_list}),
+            "array('d', list) + tolist() (1M)": ("array.array('d', xs).tolist()", {"array": array, "xs": big_list}),
+        },
+        heavy,
+    )
+    ratios = {}
+    rows = []
+    for backend, sec in per_backend.items():
+        ratios[f"{backend} SDK guest: 64 B bytes call / scalar call"] = sec["sdk byte_sum(64 B)"] / sec["sdk add"]
+        ratios[f"{backend} bump_alloc/bump_reset guest: 64 B bytes call / scalar call"] = (
+            sec["raw byte_sum(64 B)"] / sec["raw add"]
+        )
+        ratios[f"{backend} sha256(64 B) / hashlib"] = sec["textkit sha256(64 B)"] / sec["hashlib sha256(64 B)"]
+        for name, value in sec.items():
+            rows.append([f"{backend}: {name}", fmt_time(value)])
+    ratios["dot(400k f32) / np.dot"] = bulk["wasm dot(400k f32 numpy)"] / bulk["np.dot(400k f32)"]
+    ratios["scale(1M, numpy -> array) / numpy A*k"] = bulk["wasm scale(1M f64 numpy) -> array"] / bulk["numpy A*k (1M f64)"]
+    ratios["scale(1M, list -> list) / (array('d', list) + tolist())"] = (
+        bulk["wasm scale(1M f64 list) -> list"] / bulk["array('d', list) + tolist() (1M)"]
+    )
+    rows += [[name, fmt_time(value)] for name, value in bulk.items()]
+    rows += [[f"ratio: {name}", f"{value:.2f}x"] for name, value in ratios.items()]
+    table("data at memory speed (issue 11): small bytes calls, numpy and array buffers", ["work", "time"], rows)
+    return {"seconds": {"per_backend": per_backend, "bulk": bulk}, "ratios": ratios}
 
 
 # ---- 3. start-up -----------------------------------------------------------------------
@@ -1024,6 +1112,7 @@ def targets(
     wasi: dict[str, Any],
     limits: dict[str, Any],
     shims: dict[str, Any],
+    data: dict[str, Any],
 ) -> list[dict[str, Any]]:
     calls = per_call["ratios"]
     rows: list[dict[str, Any]] = []
@@ -1113,6 +1202,19 @@ def targets(
 
     for key, ratio in shims["ratios"].items():
         check(f"SDK shim / hand-written shim, {key}", ratio, "<=", 1.05)
+    d = data["ratios"]
+    for backend in ("wasm", "native"):
+        check(f"{backend} SDK guest: 64 B bytes call / scalar call", d[f"{backend} SDK guest: 64 B bytes call / scalar call"], "<=", 1.5)
+        key = f"{backend} bump_alloc/bump_reset guest: 64 B bytes call / scalar call"
+        check(key, d[key], "<=", 2.5)
+    check("dot of 400k-element numpy arrays / np.dot", d["dot(400k f32) / np.dot"], "<=", 10.0)
+    check("scale 1M f64 numpy -> array / numpy A*k", d["scale(1M, numpy -> array) / numpy A*k"], "<=", 4.0)
+    check(
+        "list in, list out (1M f64) / array('d', list) + tolist()",
+        d["scale(1M, list -> list) / (array('d', list) + tolist())"],
+        "<=",
+        1.2,
+    )
 
     width = max(len(r["target"]) for r in rows)
     print('\n== targets (the ratios of the issue\'s "Done when", from this run)')
@@ -1167,8 +1269,10 @@ def main() -> None:
     threads = bench_threads(settings, fib)
     wasi = bench_wasi_imports(settings, fib)
     limits = bench_limits(settings, fib)
-    shims = bench_sdk_shims(settings)
-    target_rows = targets(per_call, byte_results, startup, wasi, limits, shims)
+    with tempfile.TemporaryDirectory() as tmp:
+        shims = bench_sdk_shims(settings, Path(tmp))
+        data = bench_data(settings, Path(tmp))
+    target_rows = targets(per_call, byte_results, startup, wasi, limits, shims, data)
     elapsed = time.perf_counter() - started
     print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")
 
@@ -1186,6 +1290,7 @@ def main() -> None:
         "wasi_imports": wasi,
         "limits": limits,
         "sdk_shims": shims,
+        "data": data,
         "targets": target_rows,
         "seconds": elapsed,
     }

@@ -463,3 +463,30 @@ def test_pickle_is_a_clear_type_error() -> None:
         GENERATED / "fib",
     )
     assert_clean(done, "refused")
+
+
+@pytest.mark.parametrize("reservation", [None, "64M"])
+def test_results_stay_right_when_the_memory_grows_and_moves(tmp_path: Path, reservation: str | None) -> None:
+    """The runtime skips asking for the memory's size when its view already covers what
+    it reads, but only with the default reservation, where a wasm32 memory grows in
+    place. Results stay right across growth well past a 64 MiB reservation, too."""
+    env = {"WASM2PY_CACHE_DIR": str(tmp_path / "cache")}
+    if reservation is not None:
+        env["WASM2PY_MEMORY_RESERVATION"] = reservation
+    done = run_python(
+        """
+        import textkit
+        small = bytes(range(256))
+        big = small * (400 << 10)  # 100 MiB: the memory grows well past 64 MiB
+        for _ in range(3):
+            assert textkit.reverse(small) == small[::-1]
+            assert textkit.sha256(small) == textkit.sha256(bytes(small))
+            out = textkit.reverse(big)
+            assert len(out) == len(big) and out[:256] == small[::-1] and out[-256:] == small[::-1]
+            assert textkit.reverse(small) == small[::-1]
+        print("ok")
+        """,
+        GENERATED / "textkit",
+        **env,
+    )
+    assert_clean(done, "ok")

@@ -1177,6 +1177,7 @@ class State:
                 raise wasmtime_failure(spec, "cannot set up WASI", error) from None
         self.store = store
         self.memory_bytes = -1
+        self.memory_stays = (memory_reservation() or 1 << 32) >= 1 << 32
         self.memory_view: memoryview[int] = memoryview(b"")
         self.context = 0
         self.depth = 0
@@ -1349,6 +1350,16 @@ class State:
     def _public_memory_base(memory: wt.Memory, store: wt.Store) -> int:
         return ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value or 0
 
+    def memory_covering(self, end: int) -> memoryview[int]:
+        """The view of :meth:`memory_now`, without asking wasmtime for the memory's size
+        when the view already covers ``[0, end)`` and the memory cannot move: a memory
+        only grows, and with the default reservation (4 GiB, all a wasm32 memory can
+        use) it grows in place. With ``WASM2PY_MEMORY_RESERVATION`` it may move when it
+        grows, and the size is asked every time."""
+        if end <= self.memory_bytes and self.memory_stays:
+            return self.memory_view
+        return self.memory_now()
+
     def memory_now(self) -> memoryview[int]:
         """A byte view of the whole guest memory, made again only when the memory grew
         (growing is the only thing that can move or resize it)."""
@@ -1385,7 +1396,7 @@ class State:
         if ptr == 0 and size:
             raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
         # Looked up after the allocation: growing the memory is what can move it.
-        memory = self.memory_now()
+        memory = self.memory_covering(ptr + size)
         if ptr + size > len(memory):
             self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
@@ -1416,13 +1427,15 @@ class State:
         result &= M32
         if result == 0:
             self.refused(function)
-        memory = self.memory_now()
+        memory = self.memory_covering(result + 8)
         if result + 8 > len(memory):
             self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
         end = ptr + length * itemsize
         if end > len(memory):
-            self._outside(function, memory, ptr, length * itemsize)
+            memory = self.memory_now()  # the data may lie in memory the call grew
+            if end > len(memory):
+                self._outside(function, memory, ptr, length * itemsize)
         return memory, ptr, end
 
     # The guest's error record (docs/guest-protocol.md, "Guest errors"): three u32 words
@@ -1432,8 +1445,8 @@ class State:
     def check(self, function: str) -> None:
         """After a call of a ``raises`` function: raises what the guest's error record
         says (its message as ``InputError``, no room for the result as ``MemoryError``)."""
-        memory = self.memory_now()
         at = self.error_at
+        memory = self.memory_covering(at + 12) if at >= 0 else self.memory_now()
         if at < 0:
             at = self._find_error_record(function, memory)
         if at + 12 > len(memory):

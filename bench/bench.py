@@ -573,10 +573,11 @@ def bench_sdk_shims(settings: Settings, tmp: Path) -> dict[str, Any]:
 # ---- data at memory speed: small bytes calls, numpy and array buffers ---------------------
 
 
-def bench_data(settings: Settings, shim_packages_dir: Path) -> dict[str, Any]:
+def bench_data(settings: Settings) -> dict[str, Any]:
     """Issue 11's measurements against their anchors (numpy, hashlib, array): a 64-byte
-    bytes call in scalar calls, dot of two 400,000-element numpy arrays, scale of
-    1,000,000 f64 from a numpy array to an array result, and list in / list out."""
+    bytes call in scalar calls (the shim guests, imported after ``shim_packages``), dot of
+    two 400,000-element numpy arrays, scale of 1,000,000 f64 from a numpy array to an
+    array result, and list in / list out."""
     import array
     import hashlib
 
@@ -585,19 +586,6 @@ def bench_data(settings: Settings, shim_packages_dir: Path) -> dict[str, Any]:
     import shimsraw
     import shimssdk
     import textkit
-
-    # textkit's module with scale annotated array[f64], generated here (issue 11's type).
-    sig = shim_packages_dir / "textarr.wasm2py"
-    sig.write_text("scale(xs: array[f64], k: f64) -> array[f64]\n")
-    done = subprocess.run(
-        [str(ROOT / "target" / "release" / "wasm2py"), "gen", str(GUESTS_OUT / "textkit.wasm"), "--name",
-         "textarr", "--sig", str(sig), "-o", str(shim_packages_dir / "textarr")],
-        capture_output=True, text=True, check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"wasm2py gen textarr failed: {done.stderr}")
-    sys.path.insert(0, str(shim_packages_dir / "textarr"))
-    import textarr
 
     small = bytes(range(64))
     per_backend = {}
@@ -623,16 +611,16 @@ def bench_data(settings: Settings, shim_packages_dir: Path) -> dict[str, Any]:
     a32, b32 = rng.standard_normal(400_000, dtype=np.float32), rng.standard_normal(400_000, dtype=np.float32)
     big = rng.standard_normal(1_000_000)
     big_list = big.tolist()
-    nk, ta, tk = numkit.Numkit(), textarr.Textarr(), textkit.Textkit()
+    nk, tk = numkit.Numkit(), textkit.Textkit()
     assert abs(nk.dot(a32, b32) - float(np.dot(a32.astype(np.float64), b32.astype(np.float64)))) < 1e-3 * 400_000
-    assert np.frombuffer(ta.scale(big, 3.0), dtype=np.float64).tolist() == (big * 3.0).tolist()
+    assert np.frombuffer(nk.scaled(big, 3.0), dtype=np.float64).tolist() == (big * 3.0).tolist()
     heavy = Settings(settings.repeats < 20)  # the same length, fewer repeats: each is ms
     heavy.repeats = max(3, settings.repeats // 4)
     bulk = measure(
         {
             "wasm dot(400k f32 numpy)": ("nk.dot(a, b)", {"nk": nk, "a": a32, "b": b32}),
             "np.dot(400k f32)": ("np.dot(a, b)", {"np": np, "a": a32, "b": b32}),
-            "wasm scale(1M f64 numpy) -> array": ("ta.scale(x, 3.0)", {"ta": ta, "x": big}),
+            "wasm scaled(1M f64 numpy) -> array": ("nk.scaled(x, 3.0)", {"nk": nk, "x": big}),
             "numpy A*k (1M f64)": ("x * 3.0", {"x": big}),
             "np.frombuffer(...).copy() (8 MB)": ("np.frombuffer(x, dtype=np.float64).copy()", {"np": np, "x": big}),
             "wasm scale(1M f64 list) -> list": ("tk.scale(xs, 3.0)", {"tk": tk, "xs": big_list}),
@@ -651,7 +639,7 @@ def bench_data(settings: Settings, shim_packages_dir: Path) -> dict[str, Any]:
         for name, value in sec.items():
             rows.append([f"{backend}: {name}", fmt_time(value)])
     ratios["dot(400k f32) / np.dot"] = bulk["wasm dot(400k f32 numpy)"] / bulk["np.dot(400k f32)"]
-    ratios["scale(1M, numpy -> array) / numpy A*k"] = bulk["wasm scale(1M f64 numpy) -> array"] / bulk["numpy A*k (1M f64)"]
+    ratios["scale(1M, numpy -> array) / numpy A*k"] = bulk["wasm scaled(1M f64 numpy) -> array"] / bulk["numpy A*k (1M f64)"]
     ratios["scale(1M, list -> list) / (array('d', list) + tolist())"] = (
         bulk["wasm scale(1M f64 list) -> list"] / bulk["array('d', list) + tolist() (1M)"]
     )
@@ -1271,7 +1259,7 @@ def main() -> None:
     limits = bench_limits(settings, fib)
     with tempfile.TemporaryDirectory() as tmp:
         shims = bench_sdk_shims(settings, Path(tmp))
-        data = bench_data(settings, Path(tmp))
+        data = bench_data(settings)
     target_rows = targets(per_call, byte_results, startup, wasi, limits, shims, data)
     elapsed = time.perf_counter() - started
     print(f"\n(measured in {elapsed:.0f} s; results written to {args.json})")

@@ -182,3 +182,15 @@ def test_array_results_are_array_array(textarr: Any, backend_name: str) -> None:
     assert t.scale(array.array("d", [0.5]), 2.0) == array.array("d", [1.0])
     assert t.scale([], 2.0) == array.array("d")
     assert cls.scale.__annotations__["return"] == "_array[float]"
+
+
+def test_the_rust_sdk_exports_arrays_on_request(backend: Factory) -> None:
+    # numkit's `scaled` is `#[wasm2py_guest::export(array)]`: `&[f64]` in and `Vec<f64>`
+    # out are annotated array[f64] in the module's section.
+    n = backend("numkit")
+    xs = np.arange(5, dtype=np.float64)
+    got = n.scaled(xs, 1.5)
+    assert type(got) is array.array and got.typecode == "d"
+    assert got.tolist() == (xs * 1.5).tolist()
+    assert n.scaled([1.0, 2.0], 2.0) == array.array("d", [2.0, 4.0])
+    assert type(n).scaled.__annotations__["return"] == "_array[float]"

@@ -23,6 +23,7 @@ Excluded inputs, each because the backends cannot agree by design:
 
 from __future__ import annotations
 
+import array
 import enum
 import math
 import struct
@@ -141,6 +142,7 @@ ARGUMENTS: dict[tuple[str, str], st.SearchStrategy[tuple[Any, ...]]] = {
     ("numkit", "i64_min"): st.just(()),
     ("numkit", "u32_top"): st.just(()),
     ("numkit", "dot"): tuples(lists(floats), lists(floats)),
+    ("numkit", "scaled"): tuples(lists(floats), floats),
     ("cfib", "fibonacci_c"): tuples(fibonacci_n()),
     ("cfib", "crc32"): tuples(data_args),
     ("cfib", "rot13"): tuples(text_args),
@@ -167,6 +169,8 @@ def comparable(value: Any) -> Any:
         return "nan" if math.isnan(value) else ("float", struct.pack("<d", value))
     if isinstance(value, list):
         return [comparable(item) for item in value]
+    if isinstance(value, array.array):  # an array[T] result: its type code and items
+        return ("array", value.typecode, comparable(value.tolist()))
     return (type(value).__name__, value)
 
 

@@ -97,6 +97,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f64 {
         .sum()
 }
 
+/// Every element of xs times k, as an array (the SDK's `#[export(array)]`).
+#[export(array)]
+pub fn scaled(xs: &[f64], k: f64) -> Vec<f64> {
+    xs.iter().map(|x| x * k).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,14 +25,24 @@ use syn::{
 /// Exports a safe function to Python through wasm2py (see the `wasm2py-guest` crate).
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        let attr = TokenStream2::from(attr);
-        return Error::new_spanned(attr, "wasm2py_guest::export takes no arguments")
+    let attr = TokenStream2::from(attr);
+    // `#[export(array)]`: slices and Vecs of numbers are `array[T]` (an `array.array`
+    // result in Python) instead of `list[T]`.
+    let arrays = match attr.to_string().as_str() {
+        "" => false,
+        "array" => true,
+        _ => {
+            return Error::new_spanned(
+                attr,
+                "wasm2py_guest::export takes no arguments, or `array` (numeric slices and \
+                 Vecs as array[T])",
+            )
             .to_compile_error()
             .into();
-    }
+        }
+    };
     let func = parse_macro_input!(item as ItemFn);
-    match expand(&func) {
+    match expand(&func, arrays) {
         Ok(tokens) => tokens.into(),
         Err(error) => {
             // The function is kept, so that the only errors are the macro's.
@@ -223,7 +233,7 @@ fn doc_lines(func: &ItemFn) -> Vec<String> {
     lines
 }
 
-fn expand(func: &ItemFn) -> Result<TokenStream2, Error> {
+fn expand(func: &ItemFn, arrays: bool) -> Result<TokenStream2, Error> {
     let sig = &func.sig;
     let name = &sig.ident;
     let refuse = |tokens: &dyn quote::ToTokens, what: &str| {
@@ -364,13 +374,18 @@ fn expand(func: &ItemFn) -> Result<TokenStream2, Error> {
             text.push_str(&format!("/// {line}\n"));
         }
     }
-    text.push_str(&format!("{python_name}({})", annotated.join(", ")));
+    let mut line = format!("{python_name}({})", annotated.join(", "));
     if let Some(result) = &result {
-        text.push_str(&format!(" -> {result}"));
+        line.push_str(&format!(" -> {result}"));
     }
     if raises {
-        text.push_str(" raises");
+        line.push_str(" raises");
     }
+    if arrays {
+        // Only sequence types are written with `[`; both lower the same way.
+        line = line.replace("list[", "array[");
+    }
+    text.push_str(&line);
     text.push('\n');
     let bytes = Literal::byte_string(text.as_bytes());
     let size = text.len();
@@ -415,7 +430,7 @@ mod tests {
     /// The annotation text `expand` puts in the section for `item`.
     fn annotation(item: &str) -> String {
         let func: ItemFn = syn::parse_str(item).unwrap();
-        let tokens = expand(&func).unwrap().to_string();
+        let tokens = expand(&func, false).unwrap().to_string();
         // The byte string literal after `= *`: b"...".
         let start = tokens.find("= * b\"").expect("a byte string") + 6;
         let end = start + tokens[start..].find("\" ;").unwrap();
@@ -426,7 +441,22 @@ mod tests {
 
     fn error(item: &str) -> String {
         let func: ItemFn = syn::parse_str(item).unwrap();
-        expand(&func).unwrap_err().to_string()
+        expand(&func, false).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn arrays_on_request() {
+        let func: ItemFn =
+            syn::parse_str("fn scale(xs: &[f64], k: f64) -> Vec<f64> { vec![] }").unwrap();
+        let tokens = expand(&func, true).unwrap().to_string();
+        assert!(
+            tokens.contains("scale(xs: array[f64], k: f64) -> array[f64]"),
+            "{tokens}"
+        );
+        assert_eq!(
+            annotation("fn scale(xs: &[f64], k: f64) -> Vec<f64> { vec![] }"),
+            "scale(xs: list[f64], k: f64) -> list[f64]\n"
+        );
     }
 
     #[test]

@@ -60,6 +60,22 @@ def require(path: Path, what: str = "built artifact") -> Path:
     return path
 
 
+def generate_package(wasm: Path, out: Path, name: str | None = None, sig: Path | None = None) -> Any:
+    """Runs `wasm2py gen` on `wasm` (`--name name`, `--sig sig` when given) into `out`,
+    puts `out` on sys.path and imports the package (named after the module unless
+    `name` says otherwise). wasm2py's error fails the calling test."""
+    cmd = [str(require(WASM2PY, "wasm2py binary")), "gen", str(wasm), "-o", str(out)]
+    if name is not None:
+        cmd += ["--name", name]
+    if sig is not None:
+        cmd += ["--sig", str(sig)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"wasm2py gen {wasm.name} failed:\n{done.stderr}", pytrace=False)
+    sys.path.insert(0, str(out))
+    return importlib.import_module(name or wasm.stem)
+
+
 def native_library(name: str) -> Path:
     """The native build of a guest: guests/out/lib<name>.so or tests/spec_modules/out/..."""
     directory = SPEC_OUT if name in SPEC_GUESTS else GUESTS_OUT

@@ -146,26 +146,15 @@ def test_the_wasm_copy_is_one_memcpy_of_the_buffer() -> None:
 @pytest.fixture(scope="module")
 def textarr(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """textkit's module with `scale` annotated `array[f64]`, as the package `textarr`."""
-    import subprocess
-    import sys
-
-    from conftest import GUESTS_OUT, WASM2PY, native_library, require
+    from conftest import GUESTS_OUT, generate_package, native_library, require
 
     work = tmp_path_factory.mktemp("textarr")
     (work / "textarr.wasm2py").write_text(
         "/// Every element of xs times k, as an array.\nscale(xs: array[f64], k: f64) -> array[f64]\n"
     )
-    done = subprocess.run(
-        [str(require(WASM2PY)), "gen", str(require(GUESTS_OUT / "textkit.wasm")), "--name", "textarr",
-         "--sig", str(work / "textarr.wasm2py"), "-o", str(work / "out")],
-        capture_output=True,
-        text=True,
-        check=False,
+    textarr = generate_package(
+        require(GUESTS_OUT / "textkit.wasm"), work / "out", name="textarr", sig=work / "textarr.wasm2py"
     )
-    assert done.returncode == 0, done.stderr
-    sys.path.insert(0, str(work / "out"))
-    import textarr
-
     textarr.LIBRARY = str(native_library("textkit"))
     return textarr
 

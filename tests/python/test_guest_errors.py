@@ -8,17 +8,15 @@ time with clang (wasm32, no libc) and gcc (native). Hostile records come from WA
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 import wasmtime
-from conftest import WASM2PY, require
+from conftest import WASM2PY, generate_package, require
 
 GUEST_C = r"""
 #include <stddef.h>
@@ -148,16 +146,7 @@ def errs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
     build(["gcc", "-shared", "-fPIC", *common, str(work / "errs.c"), "-o", str(work / "liberrs.so")])
     (work / "errs.wasm2py").write_text(GUEST_SIG)
-    out = work / "out"
-    done = subprocess.run(
-        [str(WASM2PY), "gen", str(work / "errs.wasm"), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    sys.path.insert(0, str(out))
-    module = importlib.import_module("errs")
+    module = generate_package(work / "errs.wasm", work / "out")
     module.LIBRARY = str(work / "liberrs.so")
     return module
 
@@ -299,18 +288,7 @@ def hostile(tmp_path: Path, record: int) -> tuple[Any, Any]:
     name = f"hostile_record_{record:x}"
     (tmp_path / f"{name}.wasm").write_bytes(wasmtime.wat2wasm(HOSTILE_WAT.format(record=record)))
     (tmp_path / f"{name}.wasm2py").write_text(HOSTILE_SIG)
-    done = subprocess.run(
-        [str(WASM2PY), "gen", str(tmp_path / f"{name}.wasm"), "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    sys.path.insert(0, str(tmp_path / "out"))
-    try:
-        pkg = importlib.import_module(name)
-    finally:
-        sys.path.remove(str(tmp_path / "out"))
+    pkg = generate_package(tmp_path / f"{name}.wasm", tmp_path / "out")
     return pkg, getattr(pkg, "".join(part.capitalize() for part in name.split("_")))
 
 

@@ -5,17 +5,14 @@ to wasm and natively), wrapped with `wasm2py gen` and called from Python on both
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ROOT, WASM2PY, require
+from conftest import ROOT, generate_package
 
 GUIDE = ROOT / "docs" / "guest-guide.md"
 SDK = ROOT / "guests" / "rust" / "wasm2py-guest"
@@ -44,21 +41,6 @@ def write_project(tmp: Path, prefix: str) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
     return project
-
-
-def generate(wasm: Path, out: Path, name: str) -> Any:
-    done = subprocess.run(
-        [str(require(WASM2PY)), "gen", str(wasm), "-o", str(out), "--name", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(out))
 
 
 def cargo_env() -> dict[str, str]:
@@ -91,7 +73,7 @@ def test_the_rust_sdk_example_builds_and_runs(tmp_path: Path) -> None:
     run(["cargo", "build", "--release", "--target", "wasm32-unknown-unknown"], project, cargo_env())
     run(["cargo", "build", "--release"], project, cargo_env())
     # No sidecar: the annotations come from the module's section.
-    shop = generate(TARGET / "wasm32-unknown-unknown" / "release" / "shop.wasm", tmp_path / "py", "shop_rs")
+    shop = generate_package(TARGET / "wasm32-unknown-unknown" / "release" / "shop.wasm", tmp_path / "py", "shop_rs")
     library = str(TARGET / "release" / "libshop.so")
     for instance in (shop.ShopRs(), shop.ShopRs(backend="native", library=library)):
         assert instance.with_vat(1000, 20) == 1200
@@ -117,7 +99,7 @@ def test_the_raw_rust_example_builds_and_runs(tmp_path: Path) -> None:
     wasm = tmp_path / "raw.wasm"
     shutil.copy(TARGET / "wasm32-unknown-unknown" / "release" / "raw.wasm", wasm)
     shutil.copy(project / "raw.wasm2py", tmp_path / "raw.wasm2py")
-    raw = generate(wasm, tmp_path / "py", "raw")
+    raw = generate_package(wasm, tmp_path / "py", "raw")
     assert raw.Raw().gcd(1071, 462) == 21
     assert raw.Raw.gcd.__doc__ == "Greatest common divisor."
 
@@ -136,7 +118,7 @@ def test_the_c_example_builds_and_runs(tmp_path: Path, build: str) -> None:
     library = project / "libshop.so"
     run(["gcc", "-shared", "-fPIC", "-pthread", *flags, "-o", str(library), str(source)], project)
     name = "shop_c" if build == "wasm32" else "shop_cwasi"
-    shop = generate(wasm, tmp_path / "py", name)
+    shop = generate_package(wasm, tmp_path / "py", name)
     cls = getattr(shop, "ShopC" if build == "wasm32" else "ShopCwasi")
     for instance in (cls(), cls(backend="native", library=str(library))):
         assert instance.with_vat(1000, 20) == 1200

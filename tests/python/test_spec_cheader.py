@@ -26,11 +26,9 @@ Two kinds of checks:
 from __future__ import annotations
 
 import ctypes
-import importlib
 import os
 import struct
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,7 +37,7 @@ from typing import Any
 
 import pytest
 import wasmtime
-from conftest import ROOT, WASM2PY, require
+from conftest import ROOT, WASM2PY, generate_package, require
 
 SOURCE = ROOT / "tests" / "spec_modules" / "c_sdk_user" / "c_sdk_user.c"
 HEADER_DIR = ROOT / "guests" / "c"
@@ -619,16 +617,7 @@ def pkgs(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> di
     out = tmp_path_factory.mktemp("c_sdk_user_packages")
     loaded: dict[str, ModuleType] = {}
     for build, (name, _) in PACKAGES.items():
-        result = subprocess.run(
-            [str(WASM2PY), "gen", str(built[build]), "-o", str(out / name)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"wasm2py gen ({build}) failed:\n{result.stderr}", pytrace=False)
-        sys.path.insert(0, str(out / name))
-        loaded[build] = importlib.import_module(name)
+        loaded[build] = generate_package(built[build], out / name, name=name)
     return loaded
 
 

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import SPEC_OUT, WASM2PY, require
+from conftest import SPEC_OUT, WASM2PY, generate_package, require
 
 THREADS = 8
 
@@ -34,16 +31,8 @@ def generate(out: Path, wasm_name: str, package: str) -> ModuleType:
     """Generates the package of SPEC_OUT/wasm_name as `package` and imports it."""
     wasm = require(SPEC_OUT / wasm_name, f"spec module {wasm_name}")
     assert not (SPEC_OUT / wasm_name).with_suffix(".wasm2py").exists(), "no sidecar expected"
-    result = subprocess.run(
-        [str(WASM2PY), "gen", str(wasm), "-o", str(out / package), "--name", package],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"wasm2py gen {wasm_name} failed:\n{result.stderr}", pytrace=False)
-    sys.path.insert(0, str(out / package))
-    return importlib.import_module(package)
+    module: ModuleType = generate_package(wasm, out / package, name=package)
+    return module
 
 
 @pytest.fixture(scope="module")

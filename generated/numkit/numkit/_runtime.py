@@ -1146,7 +1146,8 @@ class State:
 
     def __init__(self, rt: Runtime, owner: Instance) -> None:
         spec = rt.spec
-        engine, pre = rt.compiled(_wasm_stack_limit())
+        stack = _wasm_stack_limit()
+        engine, pre = rt.compiled(stack)
         self.rt = rt
         self.host = owner._imports
         store = wt.Store(engine)
@@ -1177,7 +1178,7 @@ class State:
                 raise wasmtime_failure(spec, "cannot set up WASI", error) from None
         self.store = store
         self.memory_bytes = -1
-        self.memory_stays = (memory_reservation() or 1 << 32) >= 1 << 32
+        self.memory_stays = rt.memory_stays[stack]
         self.memory_view: memoryview[int] = memoryview(b"")
         self.context = 0
         self.depth = 0
@@ -1567,6 +1568,8 @@ class Runtime:
         self.lock = threading.Lock()
         # By the engine's wasm stack limit (0: wasmtime's default; see _wasm_stack_limit).
         self._compiled: dict[int, tuple[wt.Engine, wt.InstancePre]] = {}
+        # Whether those engines' memories grow in place (the default reservation).
+        self.memory_stays: dict[int, bool] = {}
         # The states of this process whose guests may call host imports, by store context;
         # weak, so that a finished thread's store is freed with its state.
         self.by_context: weakref.WeakValueDictionary[int, State] = weakref.WeakValueDictionary()
@@ -1592,6 +1595,8 @@ class Runtime:
                 except ValueError as error:
                     raise spec.error(f"{spec.package}: {error}") from None
                 engine = wt.Engine(_engine_config(stack, reservation))
+                # With the default reservation a wasm32 memory grows in place (State.memory_covering).
+                self.memory_stays[stack] = reservation is None or reservation >= 1 << 32
                 kind = "epoch" if INTERRUPTIBLE else "default"
                 key = f"{kind}-stack{stack // 1024}k" if stack else kind
                 if reservation is not None:  # it changes the compiled code (bounds checks)

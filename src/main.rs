@@ -108,6 +108,9 @@ fn inspect(opts: &Options) -> Result<ExitCode, Error> {
                         None if e.name == wasm2py::model::ERROR_RECORD => {
                             "the guest's error record (read after `raises` calls)".to_string()
                         }
+                        None if e.name == wasm2py::model::ARENA_RECORD => {
+                            "the guest's arena record (arena protocol version 2)".to_string()
+                        }
                         None => "memory protocol".to_string(),
                     },
                 };

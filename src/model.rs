@@ -18,6 +18,10 @@ pub const ARENA_PER_THREAD: &str = "wasm2py_arena_per_thread";
 /// The guest's error record: `wasm2py_error() -> ptr` returns the calling thread's
 /// `{status, ptr, len}` (docs/guest-protocol.md, "Guest errors"). Never wrapped.
 pub const ERROR_RECORD: &str = "wasm2py_error";
+/// The arena record of protocol version 2: `wasm2py_arena() -> ptr` returns the address of
+/// `{base, top, limit, busy}`, with which the host allocates inputs and resets the arena
+/// without calling the guest (see docs/guest-protocol.md).
+pub const ARENA_RECORD: &str = "wasm2py_arena";
 /// A WASI reactor's initialiser: run once per instance, never wrapped.
 pub const INITIALIZE: &str = "_initialize";
 /// A WASI command's entry point: such a module is not a library.
@@ -121,6 +125,19 @@ pub struct Interface {
     /// True when the module exports the error record (`wasm2py_error`): `raises` functions
     /// read it after each call, and a null bytes/str/list result reads it to tell why.
     pub error_record: bool,
+    /// True when the module exports the arena record (`wasm2py_arena`, arena protocol
+    /// version 2) and some function uses the arena.
+    pub arena_record: bool,
+}
+
+impl Interface {
+    /// Whether the fast bodies allocate their first input and reset the arena inline
+    /// (through the state's window): arena protocol version 2, and no host imports (a
+    /// guest that calls back into Python may re-enter, and the inline path assumes an
+    /// empty arena at the start of a call).
+    pub fn inline_arena(&self) -> bool {
+        self.arena_record && self.imports.is_empty()
+    }
 }
 
 /// Python keywords, plus the builtins that generated annotations and module code use.
@@ -332,6 +349,13 @@ pub fn build(
                     None,
                 ));
             }
+            if a.name == ARENA_RECORD {
+                return Err(anns.error_at(
+                    a.pos,
+                    format!("`{ARENA_RECORD}` is the guest's arena record (see docs/guest-protocol.md) and is not wrapped; remove its annotation"),
+                    None,
+                ));
+            }
             if [BUMP_ALLOC, BUMP_RESET, ARENA_PER_THREAD].contains(&a.name.as_str()) {
                 return Err(anns.error_at(
                     a.pos,
@@ -399,6 +423,7 @@ pub fn build(
             BUMP_RESET,
             ARENA_PER_THREAD,
             ERROR_RECORD,
+            ARENA_RECORD,
             INITIALIZE,
             START,
         ]
@@ -487,6 +512,7 @@ pub fn build(
     if uses_arena {
         check_protocol(module_file, module, &functions, anns)?;
     }
+    let arena_record = uses_arena && check_arena_record(module_file, module)?;
     if let Some(i) = imports
         .host
         .iter()
@@ -527,7 +553,25 @@ pub fn build(
         imports: imports.host,
         initialize,
         error_record,
+        arena_record,
     })
+}
+
+/// Whether the module exports the arena record, checked: `wasm2py_arena: () -> (i32)`.
+/// Only asked of modules that use the arena (and so export `memory` and the protocol).
+fn check_arena_record(module_file: &str, module: &WasmModule) -> Result<bool, Error> {
+    let sig = CoreSig::new(vec![], vec![CoreType::I32]);
+    match module.func(ARENA_RECORD) {
+        None => Ok(false),
+        Some(found) if *found == sig => Ok(true),
+        Some(found) => Err(Error::module(
+            module_file,
+            format!(
+                "`{ARENA_RECORD}` has type {found}, expected {sig}: it returns the address of the \
+                 guest's arena record (see docs/guest-protocol.md, \"Arena protocol version 2\")"
+            ),
+        )),
+    }
 }
 
 /// Whether the module exports the error record, checked: `wasm2py_error: () -> (i32)` and a

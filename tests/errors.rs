@@ -1875,3 +1875,51 @@ fn array_types() {
         "{e}"
     );
 }
+
+/// The memory protocol with the arena record of version 2.
+const ARENA_V2: &str = r#"
+  (memory (export "memory") 1)
+  (func (export "bump_alloc") (param i32) (result i32) i32.const 16)
+  (func (export "bump_reset"))
+  (func (export "wasm2py_arena") (result i32) i32.const 64)
+  (func (export "sum") (param i32 i32) (result i32) i32.const 0)
+"#;
+
+#[test]
+fn arena_record() {
+    let sig = Some("sum(data: bytes) -> u32\n");
+    let iface = interface(&module(ARENA_V2), sig);
+    assert!(iface.arena_record);
+    assert!(iface.inline_arena());
+    // wasm2py_arena itself is never wrapped.
+    let names: Vec<&str> = iface.functions.iter().map(|f| f.py_name.as_str()).collect();
+    assert_eq!(names, ["sum"]);
+    let files = generate(&module(ARENA_V2), sig).unwrap();
+    let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
+    assert!(wasm_py.contains("arena_record=True"));
+    assert!(wasm_py.contains("_aw, _mv, _b, _room = _w"));
+    // Without functions that use the arena the record plays no part.
+    let scalar = module(&ARENA_V2.replace("(param i32 i32)", "(param i32)"));
+    assert!(!interface(&scalar, Some("sum(n: u32) -> u32\n")).arena_record);
+    // Without the record: version 1, no window.
+    let v1 = module(&ARENA_V2.replace("wasm2py_arena", "something_else"));
+    assert!(!interface(&v1, sig).arena_record);
+}
+
+#[test]
+fn arena_record_errors() {
+    let m = module(&ARENA_V2.replace(
+        r#"(func (export "wasm2py_arena") (result i32) i32.const 64)"#,
+        r#"(func (export "wasm2py_arena") (param i32) (result i32) i32.const 64)"#,
+    ));
+    let e = error(&m, Some("sum(data: bytes) -> u32"));
+    assert!(
+        e.contains("`wasm2py_arena` has type (i32) -> (i32), expected () -> (i32): it returns the address of the guest's arena record"),
+        "{e}"
+    );
+    let e = error(&module(ARENA_V2), Some("wasm2py_arena() -> ptr"));
+    assert!(
+        e.starts_with("m.wasm2py:1:1: `wasm2py_arena` is the guest's arena record"),
+        "{e}"
+    );
+}

@@ -78,6 +78,9 @@ struct WasmPy<'a> {
     initialize: &'static str,
     arena: &'static str,
     errors: &'static str,
+    arena_record: &'static str,
+    /// The fast bodies allocate and reset inline (`Interface::inline_arena`).
+    inline_arena: bool,
     uses_iterable: bool,
     uses_array: bool,
     uses_index: bool,
@@ -103,6 +106,9 @@ struct NativePy<'a> {
     uses_arena: bool,
     /// The module exports the guest's error record (`wasm2py_error`).
     errors: bool,
+    /// The library exports the arena record (`wasm2py_arena`): `bump_reset()` is called
+    /// only when its `busy` word says a thread's arena holds anything.
+    arena_record: bool,
     /// Some function takes a list (`_list_arg`).
     uses_list: bool,
     /// The per-thread-arena marker's name (`model::ARENA_PER_THREAD`).
@@ -231,7 +237,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
     let functions: Vec<FnView> = iface
         .functions
         .iter()
-        .map(|f| FnView::new(f, iface.error_record))
+        .map(|f| FnView::new(f, iface))
         .collect();
     let uses_iterable = iface
         .functions
@@ -333,6 +339,8 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 initialize: py_bool(iface.initialize),
                 arena: py_bool(iface.uses_arena),
                 errors: py_bool(iface.error_record),
+                arena_record: py_bool(iface.arena_record),
+                inline_arena: iface.inline_arena(),
                 uses_iterable,
                 uses_array,
                 uses_index: calls(&functions, wasm_lines, "_index_arg("),
@@ -354,11 +362,13 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                         .into_iter()
                         .chain(protocol(iface.uses_arena, &["_reset", "_arena_lock"]))
                         .chain(protocol(iface.error_record, &["_error_fn", "_error_key"]))
+                        .chain(protocol(iface.arena_record, &["_arena"]))
                         .map(String::from)
                         .chain(functions.iter().map(|f| format!("_f_{}", f.name))),
                 ),
                 uses_arena: iface.uses_arena,
                 errors: iface.error_record,
+                arena_record: iface.arena_record,
                 uses_list: calls(&functions, native_lines, "_list_arg("),
                 arena_marker: crate::model::ARENA_PER_THREAD,
                 uses_iterable,

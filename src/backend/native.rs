@@ -74,8 +74,9 @@ pub fn restype(f: &Function) -> String {
 }
 
 /// `error_record`: the library exports `wasm2py_error` (a `raises` function reads it after
-/// each call; a null bytes/str/list result reads it to tell why).
-pub fn body(f: &Function, error_record: bool) -> Vec<String> {
+/// each call; a null bytes/str/list result reads it to tell why). `arena_record`: it
+/// exports `wasm2py_arena`, whose `busy` word says whether `bump_reset()` has anything to do.
+pub fn body(f: &Function, error_record: bool, arena_record: bool) -> Vec<String> {
     let mut out = guarded_checks(f, PTR_MAX);
     let name = py_str(&f.py_name);
     if let Returns::Tuple(_) = f.returns {
@@ -90,7 +91,11 @@ pub fn body(f: &Function, error_record: bool) -> Vec<String> {
             Ty::Bool => args.push(format!("bool({v})")),
             Ty::Num(_) | Ty::Ptr => args.push(v.clone()),
             Ty::Bytes => {
-                puts.push(format!("_a{i}, _n{i} = _bytes_arg({name}, {v})"));
+                // `bytes` is passed as it is (ctypes passes its own buffer): tested inline,
+                // it costs no helper call.
+                puts.push(format!(
+                    "_a{i}, _n{i} = ({v}, len({v})) if type({v}) is bytes else _bytes_arg({name}, {v})"
+                ));
                 args.push(format!("_a{i}, _n{i}"));
             }
             Ty::Str => {
@@ -210,7 +215,13 @@ pub fn body(f: &Function, error_record: bool) -> Vec<String> {
             }
             lines.extend(refused.lines().map(String::from));
             lines.push("finally:".into());
-            lines.push("    self._reset()".into());
+            if arena_record {
+                // Version 2: `busy` counts the threads whose arena holds anything.
+                lines.push("    if self._arena[3]:".into());
+                lines.push("        self._reset()".into());
+            } else {
+                lines.push("    self._reset()".into());
+            }
             lines
         };
         out.push("if self._arena_lock is None:".into());

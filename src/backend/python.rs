@@ -1,6 +1,6 @@
 //! What both backends print the same way: Python types, argument checks, docstrings.
 
-use crate::model::{Function, Returns};
+use crate::model::{Function, Interface, Returns};
 use crate::sig::{Num, Ty};
 
 /// One function as the templates see it: every string is ready to print.
@@ -36,8 +36,9 @@ pub struct FnView {
 }
 
 impl FnView {
-    /// `error_record`: the module exports the guest's error record (`wasm2py_error`).
-    pub fn new(f: &Function, error_record: bool) -> Self {
+    /// `iface`: the module's protocol (error record, arena record, host imports) decides
+    /// parts of the bodies.
+    pub fn new(f: &Function, iface: &Interface) -> Self {
         let typed: Vec<String> = f
             .params
             .iter()
@@ -59,9 +60,9 @@ impl FnView {
             doc: docstring(&docs, 8),
             doc_free: docstring(&docs, 4),
             body: super::wasm::body(f),
-            fast_body: super::wasm::fast_body(f),
-            export_spec: super::wasm::export_spec(f),
-            native_body: super::native::body(f, error_record),
+            fast_body: super::wasm::fast_body(f, iface.inline_arena()),
+            export_spec: super::wasm::export_spec(f, iface.inline_arena()),
+            native_body: super::native::body(f, iface.error_record, iface.arena_record),
             argtypes: super::native::argtypes(f),
             restype: super::native::restype(f),
         }

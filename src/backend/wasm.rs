@@ -196,14 +196,59 @@ pub fn fast_views(f: &Function) -> Option<Vec<String>> {
     Some(views)
 }
 
+/// Whether the fast body takes the state's arena window: `inline` (arena protocol
+/// version 2 without host imports, `Interface::inline_arena`) and the arena is used.
+fn windowed(f: &Function, inline: bool) -> bool {
+    inline && f.uses_arena() && fast_eligible(f)
+}
+
+/// The inline allocation of the first bytes or str parameter, in the window `_b` (base),
+/// `_room`, `_mv` (memory view), `_aw` (the record's words): written at the base, `top`
+/// moved past it. Anything else (another type, too big, no window) goes through the
+/// state, which reads the record or calls `bump_alloc`.
+fn inline_put(i: usize, p: &Param, name: &str) -> Option<Vec<String>> {
+    let v = &p.name;
+    let (test, data) = match p.ty {
+        Ty::Bytes => (format!("type({v}) is bytes and len({v}) <= _room"), v.clone()),
+        Ty::Str => (
+            format!("type({v}) is str and len(_d{i} := {v}.encode()) <= _room"),
+            format!("_d{i}"),
+        ),
+        _ => return None,
+    };
+    Some(vec![
+        format!("if {test}:"),
+        format!("    _n{i} = len({data})"),
+        format!("    _p{i} = _b"),
+        format!("    _mv[_b : _b + _n{i}] = {data}"),
+        format!("    _aw[1] = _b + _n{i}"),
+        "else:".into(),
+        format!("    _p{i}, _n{i} = {}", put(p, name).expect("an arena type")),
+    ])
+}
+
+/// The inline reset: zero `[base, top)` and `top = base` when the record is not busy and
+/// `top` lies in the window; otherwise the state's reset (which checks everything, may
+/// call `bump_reset` and reopens the window).
+const INLINE_RESET: [&str; 6] = [
+    "_t = _aw[1] - _b",
+    "if 0 <= _t <= _room and not _aw[3]:",
+    "    _mv[_b : _b + _t] = _ZEROS[:_t]",
+    "    _aw[1] = _b",
+    "else:",
+    "    _st.reset()",
+];
+
 /// The fast path's method body: values written through typed views of the export's slot
 /// buffer, one prebuilt raw call, the trap slot checked, the result read in place.
 /// Functions that pass bytes, str or lists copy them into the arena first and reset it in
-/// `finally`, as on the public-API path.
-pub fn fast_body(f: &Function) -> Option<Vec<String>> {
+/// `finally`, as on the public-API path; with `inline` (arena protocol version 2, see
+/// `windowed`) the first input is written and the arena reset without a guest call.
+pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
     let views = fast_views(f)?;
     let name = py_str(&f.py_name);
     let arena = f.uses_arena();
+    let window = windowed(f, inline);
     let mut out = Vec::new();
     let checks: Vec<String> = type_checks(f)
         .into_iter()
@@ -230,13 +275,14 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         }
     }
     let unpack = format!(
-        "{}_a, _ts, {}",
+        "{}_a, _ts, {}{}",
         if fast_state(f) { "_st, " } else { "" },
         views
             .iter()
             .map(|v| format!("_v{v}"))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        if window { ", _w" } else { "" }
     );
     let tuple = format!("self._local.x_{}", f.py_name);
     out.push("try:".into());
@@ -278,17 +324,29 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
         }
     }
     if arena {
+        if window {
+            out.push("_aw, _mv, _b, _room = _w".into());
+        }
         out.push("try:".into());
+        let mut inlined = !window; // only the first input is written inline
         for (i, p) in f.params.iter().enumerate() {
             if let Some(put) = put(p, &name) {
-                out.push(format!("    _p{i}, _n{i} = {put}"));
+                match inline_put(i, p, &name).filter(|_| !inlined) {
+                    Some(lines) => out.extend(lines.iter().map(|l| format!("    {l}"))),
+                    None => out.push(format!("    _p{i}, _n{i} = {put}")),
+                }
+                inlined = true;
             }
         }
         out.extend(stores.iter().chain(&call).map(|l| format!("    {l}")));
         out.push("except _TRAPS as _e:".into());
         out.push(format!("    self._trap({name}, _e)"));
         out.push("finally:".into());
-        out.push("    _st.reset()".into());
+        if window {
+            out.extend(INLINE_RESET.iter().map(|l| format!("    {l}")));
+        } else {
+            out.push("    _st.reset()".into());
+        }
     } else if checks.is_empty() {
         // Only booleans: their writes cannot fail.
         out.extend(stores);
@@ -305,8 +363,9 @@ pub fn fast_body(f: &Function) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The runtime's description of one export (`_rt.Export(...)` in `_wasm.py`).
-pub fn export_spec(f: &Function) -> String {
+/// The runtime's description of one export (`_rt.Export(...)` in `_wasm.py`); `inline` as
+/// for `fast_body`.
+pub fn export_spec(f: &Function, inline: bool) -> String {
     let strs = |v: Vec<String>| match v.len() {
         0 => "()".to_string(),
         1 => format!("({},)", v[0]),
@@ -318,7 +377,7 @@ pub fn export_spec(f: &Function) -> String {
         None => "None".to_string(),
     };
     format!(
-        "_rt.Export({}, {}, {}, {}, {}, {views}, {})",
+        "_rt.Export({}, {}, {}, {}, {}, {views}, {}{})",
         py_str(&f.py_name),
         py_str(&f.export),
         py_str(&f.core.to_string()),
@@ -328,7 +387,8 @@ pub fn export_spec(f: &Function) -> String {
             "True"
         } else {
             "False"
-        }
+        },
+        if windowed(f, inline) { ", True" } else { "" }
     )
 }
 

@@ -261,7 +261,7 @@ class _CfibNative(Cfib):
         _f = self._f_crc32
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("crc32", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("crc32", data)
                 _r: int = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -271,7 +271,7 @@ class _CfibNative(Cfib):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("crc32", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("crc32", data)
                     _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:
@@ -309,8 +309,8 @@ class _CfibNative(Cfib):
         _f = self._f_xor_bytes
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("xor_bytes", a)
-                _a1, _n1 = _bytes_arg("xor_bytes", b)
+                _a0, _n0 = (a, len(a)) if type(a) is bytes else _bytes_arg("xor_bytes", a)
+                _a1, _n1 = (b, len(b)) if type(b) is bytes else _bytes_arg("xor_bytes", b)
                 _r: int | None = _f(_a0, _n0, _a1, _n1)
                 if not _r:
                     self._check("xor_bytes")
@@ -322,8 +322,8 @@ class _CfibNative(Cfib):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("xor_bytes", a)
-                    _a1, _n1 = _bytes_arg("xor_bytes", b)
+                    _a0, _n0 = (a, len(a)) if type(a) is bytes else _bytes_arg("xor_bytes", a)
+                    _a1, _n1 = (b, len(b)) if type(b) is bytes else _bytes_arg("xor_bytes", b)
                     _r = _f(_a0, _n0, _a1, _n1)
                     if not _r:
                         self._check("xor_bytes")

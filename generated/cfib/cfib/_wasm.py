@@ -52,6 +52,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=True,
         errors=True,
+        arena_record=False,
         error=CfibError,
         trap=CfibTrap,
         input_error=CfibInputError,

@@ -51,6 +51,7 @@ _RUNTIME = _rt.Runtime(
         initialize=True,
         arena=True,
         errors=True,
+        arena_record=False,
         error=CwasiError,
         trap=CwasiTrap,
         input_error=CwasiInputError,

@@ -51,6 +51,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=False,
         errors=False,
+        arena_record=False,
         error=FibError,
         trap=FibTrap,
         input_error=FibInputError,

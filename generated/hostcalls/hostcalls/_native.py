@@ -256,7 +256,7 @@ class _HostcallsNative(Hostcalls):
         _f = self._f_check_via_host
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("check_via_host", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("check_via_host", data)
                 _r: bool = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -266,7 +266,7 @@ class _HostcallsNative(Hostcalls):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("check_via_host", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("check_via_host", data)
                     _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:

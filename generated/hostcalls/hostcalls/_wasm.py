@@ -62,6 +62,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=True,
         errors=False,
+        arena_record=False,
         error=HostcallsError,
         trap=HostcallsTrap,
         input_error=HostcallsInputError,

@@ -62,6 +62,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=True,
         errors=True,
+        arena_record=False,
         error=NumkitError,
         trap=NumkitTrap,
         input_error=NumkitInputError,

@@ -46,6 +46,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=True,
         errors=True,
+        arena_record=False,
         error=RegexkitError,
         trap=RegexkitTrap,
         input_error=RegexkitInputError,

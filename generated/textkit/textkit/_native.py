@@ -253,7 +253,7 @@ class _TextkitNative(Textkit):
         _f = self._f_byte_len
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("byte_len", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("byte_len", data)
                 _r: int = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -263,7 +263,7 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("byte_len", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("byte_len", data)
                     _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:
@@ -305,7 +305,7 @@ class _TextkitNative(Textkit):
         _f = self._f_fixed16
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("fixed16", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("fixed16", data)
                 _r: int | None = _f(_a0, _n0)
                 self._check("fixed16")
                 return _get_bytes("fixed16", _r)
@@ -316,7 +316,7 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("fixed16", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("fixed16", data)
                     _r = _f(_a0, _n0)
                     self._check("fixed16")
                     return _get_bytes("fixed16", _r)
@@ -351,7 +351,7 @@ class _TextkitNative(Textkit):
         _f = self._f_reverse
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("reverse", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("reverse", data)
                 _r: int | None = _f(_a0, _n0)
                 if not _r:
                     self._check("reverse")
@@ -363,7 +363,7 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("reverse", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("reverse", data)
                     _r = _f(_a0, _n0)
                     if not _r:
                         self._check("reverse")
@@ -403,7 +403,7 @@ class _TextkitNative(Textkit):
         _f = self._f_sha256
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("sha256", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("sha256", data)
                 _r: int | None = _f(_a0, _n0)
                 if not _r:
                     self._check("sha256")
@@ -415,7 +415,7 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("sha256", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("sha256", data)
                     _r = _f(_a0, _n0)
                     if not _r:
                         self._check("sha256")
@@ -429,7 +429,7 @@ class _TextkitNative(Textkit):
         _f = self._f_sum_bytes
         if self._arena_lock is None:
             try:
-                _a0, _n0 = _bytes_arg("sum_bytes", data)
+                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("sum_bytes", data)
                 _r: int = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -439,7 +439,7 @@ class _TextkitNative(Textkit):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = _bytes_arg("sum_bytes", data)
+                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("sum_bytes", data)
                     _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:

@@ -115,6 +115,9 @@ class Export:
     state: bool
     """Whether the fast body also needs the thread's state (it passes bytes, str or lists,
     or reads the guest's error record)."""
+    window: bool = False
+    """Whether the fast body also takes the state's arena window (:attr:`State.window`):
+    it allocates its first input and resets the arena inline (arena protocol version 2)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +157,9 @@ class Spec:
     """The module's functions use the memory protocol."""
     errors: bool
     """The module exports ``wasm2py_error``, its error record (guest errors)."""
+    arena_record: bool
+    """The module exports ``wasm2py_arena``, its arena record (arena protocol version 2):
+    inputs are allocated and the arena reset without calling the guest."""
     error: type[Exception]
     trap: type[Exception]
     """Raised as ``trap(function, message)``."""
@@ -722,7 +728,7 @@ class _Plan:
         self.by_method: dict[str, Export] = {}
         wanted = [("bump_alloc", _EXTERN_FUNC, 1), ("bump_reset", _EXTERN_FUNC, 0)]
         wanted += [("memory", _EXTERN_MEMORY, 0), ("_initialize", _EXTERN_FUNC, 0)]
-        wanted += [("wasm2py_error", _EXTERN_FUNC, 1)]
+        wanted += [("wasm2py_error", _EXTERN_FUNC, 1), ("wasm2py_arena", _EXTERN_FUNC, 1)]
         wanted += [(e.export, _EXTERN_FUNC, max(len(e.params), len(e.results))) for e in spec.exports]
         for name, kind, slots in wanted:
             count = max(slots, 1)
@@ -830,6 +836,21 @@ def list_view(items: Any, code: str) -> memoryview[int] | None:
         return memoryview(view.tobytes())
     return view.cast("B")
 _RECORD = struct.Struct("<III")
+
+# The arena record of protocol version 2 (docs/guest-protocol.md): {base, top, limit, busy}.
+_ARENA = struct.Struct("<IIII")
+_ARENA_TOP = struct.Struct("<I")  # its second word, at offset 4
+# The most bytes the inline path (a fast body with a window) allocates and zeroes at once.
+WINDOW_MAX = 64 * 1024
+ZEROS = memoryview(bytes(WINDOW_MAX))
+# The window of a state that has none: busy, so the inline reset always defers to
+# State.reset, and no room, so the inline allocation always defers to State.put_bytes.
+_NO_WINDOW: tuple[memoryview[int], memoryview[int], int, int] = (
+    memoryview(array("I", [0, 0, 0, 1])),
+    memoryview(b""),
+    0,
+    -1,
+)
 # The longest guest error message shown (bytes; longer ones are cut).
 _MESSAGE_MAX = 64 * 1024
 
@@ -1180,6 +1201,12 @@ class State:
         self.memory_bytes = -1
         self.memory_stays = rt.memory_stays[stack]
         self.memory_view: memoryview[int] = memoryview(b"")
+        # The arena record (protocol version 2): its address, found once after
+        # _initialize; -1 without one. The window is what fast bodies allocate in inline:
+        # [record view, memory view, base, room], updated in place (see refresh_window).
+        self.record_at = -1
+        self.window: list[Any] = list(_NO_WINDOW)
+        self.windowed = FAST and spec.arena_record and not spec.imports and self.memory_stays
         self.context = 0
         self.depth = 0
         previous = getattr(_CURRENT, "state", None)
@@ -1226,12 +1253,16 @@ class State:
                 setattr(self, "f_" + e.name, bind(rt.func(exports, e.export)))
             if spec.errors:
                 self.error_record = bind(rt.func(exports, "wasm2py_error"))
+            if spec.arena_record:
+                self.arena_record = bind(rt.func(exports, "wasm2py_arena"))
             initialize = bind(rt.func(exports, "_initialize")) if spec.initialize else None
         if initialize is not None:
             try:
                 initialize()
             except (wt.Trap, wt.WasmtimeError) as error:
                 self.raise_trap("_initialize", error)
+        if spec.arena_record:
+            self._find_arena_record()
 
     def _fast(self, rt: Runtime, instance: wt.Instance, use_memory: bool) -> None:
         """Sets up the fast path. Exports are looked up one by one through the C API
@@ -1260,6 +1291,8 @@ class State:
             self.initialize_raw = invoker(self._raw("_initialize"), self.trap_view, (), ())
         if spec.errors:
             self.error_record = invoker(self._raw("wasm2py_error"), self.trap_view, (), ("i32",))
+        if spec.arena_record:
+            self.arena_record = invoker(self._raw("wasm2py_arena"), self.trap_view, (), ("i32",))
 
     def _extern(self, name: str) -> Any:
         """A pointer to the export's ``wasmtime_extern_t`` union (kept alive here)."""
@@ -1291,6 +1324,8 @@ class State:
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
             fast = (made.args, trap, *[made.view(v) for v in e.views])
+            if e.window:
+                return (self, *fast, self.window)
             return (self, *fast) if e.state else fast
         call = invoker(made, trap, e.params, e.results)
         setattr(self, name, call)
@@ -1338,10 +1373,90 @@ class State:
         host import of this state runs: a re-entrant call leaves the arena to the outer one."""
         if self.depth:
             return
+        if self.record_at < 0 or not self._host_reset():
+            try:
+                self.reset_raw()
+            except (wt.Trap, wt.WasmtimeError) as error:
+                self.raise_trap("bump_reset", error)
+        if self.windowed:
+            self.refresh_window()
+
+    # ---- arena protocol version 2: the arena record {base, top, limit, busy} ----------
+    # A hostile guest controls every word of it: each is checked against the memory's
+    # size before use, and the host falls back to bump_alloc/bump_reset otherwise.
+    arena_record: Callable[[], int]
+
+    def _find_arena_record(self) -> None:
         try:
-            self.reset_raw()
+            at: int = self.arena_record() & M32
         except (wt.Trap, wt.WasmtimeError) as error:
-            self.raise_trap("bump_reset", error)
+            self.raise_trap("wasm2py_arena", error)
+        memory = self.memory_now()
+        if at + 16 > len(memory):
+            raise self.rt.spec.error(
+                f"{self.rt.spec.package}: the guest's arena record at {at:#x} lies outside its {len(memory)}-byte memory"
+            )
+        self.record_at = at
+        if self.windowed:
+            self.refresh_window()
+
+    def _host_alloc(self, size: int) -> int:
+        """``size`` bytes from the record's block, without calling the guest: the address,
+        or -1 when they do not fit (then bump_alloc is asked)."""
+        at = self.record_at
+        memory = self.memory_covering(at + 16)
+        words: tuple[int, int, int, int] = _ARENA.unpack_from(memory, at)
+        base, top, limit, _ = words
+        ptr: int = (top + 15) & ~15
+        end = ptr + size
+        if not base <= ptr <= end <= limit:
+            return -1
+        if end > len(memory):
+            memory = self.memory_now()
+            if end > len(memory):
+                return -1
+        _ARENA_TOP.pack_into(memory, at + 4, end)
+        return ptr
+
+    def _host_reset(self) -> bool:
+        """Zeroes ``[base, top)`` and writes ``top = base``, without calling the guest;
+        False when the record says only the guest can reset (busy) or makes no sense."""
+        at = self.record_at
+        memory = self.memory_covering(at + 16)
+        base, top, _, busy = _ARENA.unpack_from(memory, at)
+        if busy or top < base:
+            return False
+        if top > len(memory):
+            memory = self.memory_now()
+            if top > len(memory):
+                return False
+        used = top - base
+        if used:
+            if used <= WINDOW_MAX:
+                memory[base:top] = ZEROS[:used]
+            else:
+                ctypes.memset(self.memory_base() + base, 0, used)
+            _ARENA_TOP.pack_into(memory, at + 4, base)
+        return True
+
+    def refresh_window(self) -> None:
+        """Points the window at the record's block when the arena is empty and the block
+        lies inside the memory: the fast bodies then write their first input at its base
+        and reset it inline, reading the record only for ``top`` and ``busy``. Otherwise
+        the window is closed and they call :meth:`put_bytes` and :meth:`reset`."""
+        at = self.record_at
+        memory = self.memory_covering(at + 16)
+        base, top, limit, busy = _ARENA.unpack_from(memory, at)
+        room = min(limit - base, WINDOW_MAX)
+        if busy or top != base or room < 0:
+            self.window[:] = _NO_WINDOW
+            return
+        if base + room > len(memory):
+            memory = self.memory_now()
+            if base + room > len(memory):
+                self.window[:] = _NO_WINDOW
+                return
+        self.window[:] = (memory[at : at + 16].cast("I"), memory, base, room)
 
     def close(self) -> None:
         if self.context:
@@ -1390,10 +1505,12 @@ class State:
         size = len(data)
         if size > M32:
             raise MemoryError(f"{function}: {size} bytes do not fit in a 32-bit guest memory")
-        try:
-            ptr: int = self.alloc(size) & M32
-        except (wt.Trap, wt.WasmtimeError) as error:
-            self.raise_trap("bump_alloc", error)
+        ptr = self._host_alloc(size) if self.record_at >= 0 else -1
+        if ptr < 0:
+            try:
+                ptr = self.alloc(size) & M32
+            except (wt.Trap, wt.WasmtimeError) as error:
+                self.raise_trap("bump_alloc", error)
         if ptr == 0 and size:
             raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
         # Looked up after the allocation: growing the memory is what can move it.

@@ -57,6 +57,7 @@ _RUNTIME = _rt.Runtime(
         initialize=False,
         arena=True,
         errors=True,
+        arena_record=False,
         error=TextkitError,
         trap=TextkitTrap,
         input_error=TextkitInputError,

@@ -460,7 +460,7 @@ class _WasiappNative(Wasiapp):
         if self._arena_lock is None:
             try:
                 _a0, _n0 = _str_arg("write_file", path)
-                _a1, _n1 = _bytes_arg("write_file", data)
+                _a1, _n1 = (data, len(data)) if type(data) is bytes else _bytes_arg("write_file", data)
                 _r: bool = _f(_a0, _n0, _a1, _n1)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -471,7 +471,7 @@ class _WasiappNative(Wasiapp):
             with self._arena_lock:
                 try:
                     _a0, _n0 = _str_arg("write_file", path)
-                    _a1, _n1 = _bytes_arg("write_file", data)
+                    _a1, _n1 = (data, len(data)) if type(data) is bytes else _bytes_arg("write_file", data)
                     _r = _f(_a0, _n0, _a1, _n1)
                     return _r
                 except _ctypes.ArgumentError as _e:

@@ -59,6 +59,7 @@ _RUNTIME = _rt.Runtime(
         initialize=True,
         arena=True,
         errors=True,
+        arena_record=False,
         error=WasiappError,
         trap=WasiappTrap,
         input_error=WasiappInputError,

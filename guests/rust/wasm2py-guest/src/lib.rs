@@ -23,18 +23,31 @@
 //! `{Class}InputError` with that message. A result that does not fit in the arena records
 //! "no room" (status 2): Python raises `MemoryError`.
 //!
-//! This crate itself exports the protocol's `bump_alloc`, `bump_reset`, `wasm2py_error`
-//! and the per-thread-arena marker `wasm2py_arena_per_thread`: a guest crate only depends
-//! on it (with `crate-type = ["cdylib"]`) and writes `#[wasm2py_guest::export]` on its
-//! functions; no other line is needed. On native builds the arena and the error record
-//! are per thread.
+//! This crate itself exports the protocol's `bump_alloc`, `bump_reset`, `wasm2py_error`,
+//! the per-thread-arena marker `wasm2py_arena_per_thread` and `wasm2py_arena` (arena
+//! protocol version 2): a guest crate only depends on it (with `crate-type = ["cdylib"]`)
+//! and writes `#[wasm2py_guest::export]` on its functions; no other line is needed. On
+//! native builds the arena and the error record are per thread.
+//!
+//! `wasm2py_arena` returns the address of the [`ArenaRecord`], four pointer-sized words
+//! `{base, top, limit, busy}`, so that the host can allocate inputs and reset without
+//! calling the guest:
+//!
+//! - on wasm32, the arena's current chunk: `base` its start, `top` its first free byte
+//!   (which the host moves when it writes inputs, and which the arena reads back before
+//!   each of its own allocations and resets), `limit` its end; `busy` is 1 when
+//!   `bump_reset` has more to release than `[base, top)` (other chunks, or `Vec` results
+//!   kept until the reset), when the host must call it rather than zero `[base, top)`;
+//! - natively, one record for the library with `base = top = limit = 0` and `busy` the
+//!   number of threads whose arena holds anything: the host calls `bump_reset` after a
+//!   call only when it is nonzero.
 
 mod arena;
 mod error;
 
 pub use arena::{
-    ALIGN, Arena, MAX_TOTAL, Pair, alloc, reset, return_bytes, return_slice, return_vec, slice,
-    typed_slice,
+    ALIGN, Arena, ArenaRecord, MAX_TOTAL, Pair, alloc, arena_record, reset, return_bytes,
+    return_slice, return_vec, slice, typed_slice,
 };
 pub use error::{
     ErrorRecord, STATUS_MESSAGE, STATUS_NO_ROOM, STATUS_OK, clear_error, error_record, fail,
@@ -68,10 +81,19 @@ pub extern "C" fn bump_alloc(size: usize) -> *mut u8 {
     arena::alloc(size)
 }
 
-/// wasm2py protocol: zeroes and frees everything `bump_alloc` handed out on this thread.
+/// wasm2py protocol: zeroes and frees everything `bump_alloc` handed out on this thread
+/// (and the kept `Vec` results), and clears the arena record's `busy` (wasm32) or uncounts
+/// this thread from it (native).
 #[unsafe(no_mangle)]
 pub extern "C" fn bump_reset() {
     arena::reset()
+}
+
+/// wasm2py arena protocol version 2: the address of the [`ArenaRecord`], the same on every
+/// call (see the crate documentation).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm2py_arena() -> *mut ArenaRecord {
+    arena::arena_record()
 }
 
 /// wasm2py protocol: the per-thread-arena marker. Never called: its presence says that

@@ -256,6 +256,13 @@ fn the_protocol_exports_are_there() {
     assert_eq!(record, wasm2py_guest::error_record());
     let p = wasm2py_guest::bump_alloc(10);
     assert!(!p.is_null() && (p as usize).is_multiple_of(16));
+    // Natively one arena record for the library: no block, `busy` counting this thread
+    // (and any other test's thread holding arena data).
+    let arena = wasm2py_guest::wasm2py_arena();
+    assert_eq!(arena, wasm2py_guest::arena_record());
+    let arena = unsafe { &*arena };
+    assert_eq!([arena.base, arena.top, arena.limit], [0, 0, 0]);
+    assert!(arena.busy.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     wasm2py_guest::bump_reset();
     wasm2py_guest::wasm2py_arena_per_thread();
 }

@@ -34,6 +34,10 @@ pub const ALIGN: usize = 16;
 pub const MAX_TOTAL: usize = 256 << 20;
 /// Size of the first chunk (one wasm page).
 const MIN_CHUNK: usize = 64 << 10;
+/// `Vec` results of at most this many bytes are copied into the current chunk when they fit
+/// there, rather than kept: a copy of 64 KiB costs less than the guest call (`bump_reset`)
+/// a kept buffer needs, and a result in the chunk leaves the arena for the host to reset.
+pub const COPY_MAX: usize = 64 << 10;
 
 /// A bytes, str or list result: a pointer to this pair is returned, both in the arena.
 /// `len` counts bytes for bytes and str, elements for lists.
@@ -155,6 +159,9 @@ pub struct Arena {
     total: usize,
     /// The buffers of `Vec` results ([`Arena::return_vec`]), freed at the reset.
     kept: Vec<Kept>,
+    /// The current chunk replaced an empty one since the last reset: the block moved, which
+    /// a host that keeps the block it last reset must learn from `busy`.
+    moved: bool,
 }
 
 impl Arena {
@@ -163,6 +170,7 @@ impl Arena {
             chunks: Vec::new(),
             total: 0,
             kept: Vec::new(),
+            moved: false,
         }
     }
 
@@ -189,6 +197,7 @@ impl Arena {
         if self.chunks.last().is_some_and(|c| c.used == 0) {
             self.total -= last;
             self.chunks.pop();
+            self.moved = true;
         }
         let budget = MAX_TOTAL - self.total;
         if size > budget {
@@ -216,6 +225,7 @@ impl Arena {
         }
         // `Kept::drop` zeroes and frees them.
         drop(std::mem::take(&mut self.kept));
+        self.moved = false;
     }
 
     /// Bytes handed out since the last reset (rounded up to `ALIGN` each, plus the host's
@@ -237,7 +247,12 @@ impl Arena {
     /// Whether a reset must do more than zero the current chunk's used bytes: the
     /// record's `busy` on wasm32.
     pub fn is_busy(&self) -> bool {
-        self.chunks.len() > 1 || !self.kept.is_empty()
+        self.chunks.len() > 1 || !self.kept.is_empty() || self.moved
+    }
+
+    /// Bytes free in the current chunk, from the next aligned block on.
+    fn room(&self) -> usize {
+        self.chunks.last().map_or(0, |c| c.cap - c.next())
     }
 
     /// Takes the host's allocations and resets from `record` (protocol version 2): when
@@ -284,9 +299,23 @@ impl Arena {
     }
 
     /// [`return_vec`] on this arena.
-    pub fn return_vec<T: Copy>(&mut self, data: Vec<T>) -> *mut Pair {
+    pub fn return_vec<T: Copy>(&mut self, mut data: Vec<T>) -> *mut Pair {
         if data.capacity() == 0 || size_of::<T>() == 0 {
             return self.return_slice(&data); // no allocation to keep: a dangling pointer
+        }
+        // Small enough and room in the chunk: copied (the buffer and the pair), then the
+        // buffer zeroed and freed now.
+        let bytes = size_of_val(data.as_slice());
+        if bytes <= COPY_MAX
+            && self.room()
+                >= bytes.max(1).next_multiple_of(ALIGN) + size_of::<Pair>().next_multiple_of(ALIGN)
+        {
+            let pair = self.return_slice(&data);
+            let size = data.capacity() * size_of::<T>();
+            // SAFETY: the Vec's own allocation of `capacity` elements, written as bytes.
+            unsafe { ptr::write_bytes(data.as_mut_ptr().cast::<u8>(), 0, size) };
+            std::hint::black_box(data.as_ptr());
+            return pair;
         }
         let Ok(layout) = Layout::array::<T>(data.capacity()) else {
             return self.return_slice(&data);
@@ -640,16 +669,24 @@ mod tests {
     }
 
     #[test]
-    fn vec_results_are_kept_not_copied_until_reset() {
+    fn big_vec_results_are_kept_not_copied_until_reset() {
         let _global = global();
-        let data: Vec<f64> = vec![1.5, -2.0, 3.25];
+        let mut data: Vec<f64> = vec![0.0; COPY_MAX / 8 + 1];
+        data[..3].copy_from_slice(&[1.5, -2.0, 3.25]);
         let buf = data.as_ptr() as usize;
         let pair = unsafe { *return_vec(data) };
-        assert_eq!(pair, Pair { ptr: buf, len: 3 });
-        let text = String::from("héllo").into_bytes();
+        assert_eq!(
+            pair,
+            Pair {
+                ptr: buf,
+                len: COPY_MAX / 8 + 1
+            }
+        );
+        let mut text = String::from("héllo").into_bytes();
+        text.resize(COPY_MAX + 1, b'!');
         let pair = unsafe { *return_vec(text) };
         assert_eq!(
-            unsafe { slice(pair.ptr as *const u8, pair.len) },
+            unsafe { slice(pair.ptr as *const u8, 6) },
             "héllo".as_bytes()
         );
         assert_eq!(kept(), 2);
@@ -664,6 +701,45 @@ mod tests {
         assert!(return_vec(vec![1u8; 10]).is_null());
         assert_eq!(kept(), 0);
         reset();
+    }
+
+    #[test]
+    fn small_vec_results_are_copied_into_the_chunk() {
+        let mut arena = Arena::new();
+        arena.alloc(16).unwrap(); // the chunk
+        let data = vec![1.5f64, -2.0, 3.25];
+        let buf = data.as_ptr() as usize;
+        let pair = unsafe { *arena.return_vec(data) };
+        assert_ne!(pair.ptr, buf, "copied");
+        let chunk = &arena.chunks[0];
+        assert!(pair.ptr >= chunk.start() && pair.ptr + 24 <= chunk.start() + chunk.used);
+        assert_eq!(
+            unsafe { typed_slice(pair.ptr as *const f64, pair.len) },
+            [1.5, -2.0, 3.25]
+        );
+        assert!(arena.kept.is_empty() && !arena.is_busy());
+        // No room left in the chunk: kept instead, even when small.
+        let rest = arena.room();
+        arena.alloc(rest).unwrap();
+        let data = vec![9u8; 100];
+        let buf = data.as_ptr() as usize;
+        assert_eq!(unsafe { *arena.return_vec(data) }.ptr, buf);
+        assert!(arena.is_busy());
+        arena.reset();
+        assert!(!arena.is_busy());
+    }
+
+    #[test]
+    fn a_replaced_empty_chunk_is_busy_until_the_reset() {
+        let mut arena = Arena::new();
+        arena.alloc(16).unwrap();
+        arena.reset();
+        assert!(!arena.is_busy());
+        arena.alloc(4 * MIN_CHUNK).unwrap(); // replaces the empty chunk: the block moved
+        assert_eq!(arena.chunks.len(), 1);
+        assert!(arena.is_busy());
+        arena.reset();
+        assert!(!arena.is_busy());
     }
 
     #[test]
@@ -839,7 +915,13 @@ mod tests {
     fn busy_while_vecs_are_kept() {
         let (mut arena, mut host) = (Arena::new(), Host::new());
         host.input(&mut arena, b"input");
+        // A small Vec is copied into the chunk: the host resets it.
         let pair = host.call(&mut arena, |a| a.return_vec(vec![7u8; 10]));
+        assert!(!pair.is_null() && arena.kept.is_empty());
+        assert_eq!(host.busy(), 0, "a copied Vec leaves the host to reset");
+        assert!(host.reset(&mut arena));
+        host.input(&mut arena, b"input");
+        let pair = host.call(&mut arena, |a| a.return_vec(vec![7u8; COPY_MAX + 1]));
         assert!(!pair.is_null());
         assert_eq!(arena.chunks.len(), 1);
         assert_eq!(host.busy(), 1, "a kept Vec is released by bump_reset only");

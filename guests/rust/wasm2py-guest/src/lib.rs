@@ -13,8 +13,10 @@
 //! - the C-ABI shim, exported under the function's name, that lowers and lifts the
 //!   arguments and the result as `docs/guest-protocol.md` says: `&[u8]`, `&str` and `&[T]`
 //!   arrive as `(ptr, len)`, `Vec<u8>`, `String` and `Vec<T>` leave as a pointer to a
-//!   `{ptr, len}` pair in the arena, pointing at the `Vec`'s own buffer (not copied; kept
-//!   until `bump_reset`, which zeroes and frees it);
+//!   `{ptr, len}` pair in the arena, pointing at a copy in the arena when the result is
+//!   at most 64 KiB and fits in the current chunk (the host can then reset the arena
+//!   itself), else at the `Vec`'s own buffer (not copied; kept until `bump_reset`, which
+//!   zeroes and frees it);
 //! - the annotation line, preceded by the doc comment as `///` lines, in the module's
 //!   `wasm2py` custom section (wasm builds only): no sidecar file is needed.
 //!
@@ -190,8 +192,8 @@ pub mod __private {
         }
     }
 
-    /// The pair of a `Vec` result (its buffer kept until the reset, not copied), or null
-    /// with "no room" recorded.
+    /// The pair of a `Vec` result (copied into the arena when small, else its buffer kept
+    /// until the reset), or null with "no room" recorded.
     fn pair<T: Copy>(data: Vec<T>) -> *mut Pair {
         let pair = crate::arena::return_vec(data);
         if pair.is_null() {

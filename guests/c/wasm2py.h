@@ -94,11 +94,13 @@
  * with wasi-libc also while the arena holds more than one chunk or one too large to keep.
  * Natively the record is one for the library, base = top = limit = 0, and busy counts the
  * threads whose arena or message buffer holds anything (atomically: from a thread's first
- * allocation or message to its bump_reset, or its exit). Without libc (--target=wasm32) the arena
- * is the linear memory after __heap_base, and the implementation defines memset, memcpy and
- * memmove as weak symbols (a library may define its own); with wasi-libc and natively it
- * is a list of malloc'd chunks. On wasm, define W2P_FREESTANDING to 1 or 0 to override that
- * choice (1: the arena after __heap_base and the mem* functions; 0: malloc and <string.h>).
+ * allocation or message to its bump_reset, or its exit).
+ *
+ * Without libc (--target=wasm32) the arena is the linear memory after __heap_base, and the
+ * implementation defines memset, memcpy and memmove as weak symbols (a library may define
+ * its own); with wasi-libc and natively it is a list of malloc'd chunks. On wasm, define
+ * W2P_FREESTANDING to 1 or 0 to override that choice (1: the arena after __heap_base and
+ * the mem* functions; 0: malloc and <string.h>).
  *
  * Functions, types and macros whose names start with w2p__ / W2P__ are private.
  */
@@ -178,7 +180,7 @@ typedef struct {
  * same on every call. All four words are addresses or counts in the guest's memory. */
 typedef struct {
     size_t base;  /* start of the block the host may allocate in */
-    size_t top;   /* its first free byte: base <= top <= limit (the host leaves it unaligned) */
+    size_t top;   /* its first free byte: base <= top <= limit (may be unaligned) */
     size_t limit; /* end of the block */
     size_t busy;  /* nonzero: bump_reset() has more to release than [base, top) */
 } w2p_arena_record;

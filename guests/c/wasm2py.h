@@ -78,14 +78,29 @@
  *
  * The implementation defines, and exports from both builds, the protocol's bump_alloc,
  * bump_reset (which zeroes what was used), wasm2py_error (the calling thread's error
- * record) and the per-thread-arena marker wasm2py_arena_per_thread. Natively the arena and
- * the error record are per thread (_Thread_local; a thread's arena is freed when it
- * exits), so the native backend calls the library from many threads at once; on wasm they
- * are plain globals (an instance has one thread). Without libc (--target=wasm32) the arena
- * is the linear memory after __heap_base, and the implementation defines memset, memcpy and
- * memmove as weak symbols (a library may define its own); with wasi-libc and natively it
- * is a list of malloc'd chunks. On wasm, define W2P_FREESTANDING to 1 or 0 to override that
- * choice (1: the arena after __heap_base and the mem* functions; 0: malloc and <string.h>).
+ * record), the per-thread-arena marker wasm2py_arena_per_thread and wasm2py_arena (the
+ * arena record of arena protocol version 2, w2p_arena_record, the same address on every
+ * call), with which the host allocates inputs and resets the arena without calling the
+ * guest. Natively the arena and the error record are per thread (_Thread_local; a thread's
+ * arena is freed when it exits), so the native backend calls the library from many threads
+ * at once; on wasm they are plain globals (an instance has one thread).
+ *
+ * The arena record: on wasm [base, limit) is the block the host may allocate in and top
+ * its first free byte; the arena reads top from the record at every allocation (the host
+ * moves it, unaligned) and writes it back. Without libc the block is the memory from
+ * __heap_base (rounded up to W2P_ALIGN) to the memory's current end (limit follows every
+ * memory.grow of bump_alloc); with wasi-libc it is the current chunk, set up by the first
+ * wasm2py_arena() call. busy is nonzero while a message waits to be wiped (w2p_fail), and
+ * with wasi-libc also while the arena holds more than one chunk or one too large to keep.
+ * Natively the record is one for the library, base = top = limit = 0, and busy counts the
+ * threads whose arena or message buffer holds anything (atomically: from a thread's first
+ * allocation or message to its bump_reset, or its exit).
+ *
+ * Without libc (--target=wasm32) the arena is the linear memory after __heap_base, and the
+ * implementation defines memset, memcpy and memmove as weak symbols (a library may define
+ * its own); with wasi-libc and natively it is a list of malloc'd chunks. On wasm, define
+ * W2P_FREESTANDING to 1 or 0 to override that choice (1: the arena after __heap_base and
+ * the mem* functions; 0: malloc and <string.h>).
  *
  * Functions, types and macros whose names start with w2p__ / W2P__ are private.
  */
@@ -160,6 +175,16 @@ typedef struct {
     size_t len;      /*           its length in bytes */
 } w2p_error;
 
+/* The arena record (arena protocol version 2): what the host needs to allocate inputs and
+ * to reset the arena without calling the guest. wasm2py_arena() returns its address, the
+ * same on every call. All four words are addresses or counts in the guest's memory. */
+typedef struct {
+    size_t base;  /* start of the block the host may allocate in */
+    size_t top;   /* its first free byte: base <= top <= limit (may be unaligned) */
+    size_t limit; /* end of the block */
+    size_t busy;  /* nonzero: bump_reset() has more to release than [base, top) */
+} w2p_arena_record;
+
 #define W2P_STATUS_OK 0u      /* no error */
 #define W2P_STATUS_MESSAGE 1u /* refused, with a message (w2p_fail) */
 #define W2P_STATUS_NO_ROOM 2u /* no room for the result (w2p_alloc, w2p_return) */
@@ -184,6 +209,7 @@ W2P_EXPORT(bump_alloc) void *bump_alloc(size_t size);
 W2P_EXPORT(bump_reset) void bump_reset(void);
 W2P_EXPORT(wasm2py_error) w2p_error *wasm2py_error(void);
 W2P_EXPORT(wasm2py_arena_per_thread) void wasm2py_arena_per_thread(void);
+W2P_EXPORT(wasm2py_arena) w2p_arena_record *wasm2py_arena(void);
 
 #if W2P_FREESTANDING
 /* No libc: clang may emit calls to these for loops and struct copies; the implementation
@@ -260,8 +286,46 @@ extern unsigned char __heap_base; /* set by wasm-ld: after the data and the stac
 #pragma clang diagnostic pop
 #endif
 
-static uintptr_t w2p__start; /* 0 until the first allocation */
-static uintptr_t w2p__top;   /* [w2p__start, w2p__top) is in use */
+static uintptr_t w2p__start; /* 0 until set up: __heap_base rounded up to W2P_ALIGN */
+static uintptr_t w2p__high;  /* the end of the guest's blocks since the last bump_reset */
+
+/* The arena record: [base, limit) is the memory from w2p__start to the end of the memory
+ * (refreshed at every bump_alloc and bump_reset: the memory only grows), top the arena's
+ * top, which the host moves too. busy: a message waits in w2p__message. Zeros until
+ * wasm2py_arena, bump_alloc or bump_reset sets it up. */
+static w2p_arena_record w2p__record;
+
+/* The memory's current size in bytes (SIZE_MAX for a full 4 GiB wasm32 memory). */
+static size_t w2p__memory_end(void)
+{
+    uint64_t bytes = (uint64_t)__builtin_wasm_memory_size(0) * W2P__PAGE;
+    return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
+static void w2p__setup(void)
+{
+    if (w2p__start == 0) {
+        uintptr_t base = (uintptr_t)&__heap_base;
+        w2p__start = (base + (W2P_ALIGN - 1)) & ~(uintptr_t)(W2P_ALIGN - 1);
+        w2p__high = w2p__start;
+        w2p__record.top = w2p__start;
+        w2p__record.busy = w2p__message_used > 0;
+    }
+    size_t end = w2p__memory_end();
+    w2p__record.base = w2p__start;
+    w2p__record.limit = end > w2p__start ? end : w2p__start;
+}
+
+static void w2p__note_message(void)
+{
+    w2p__record.busy = 1;
+}
+
+w2p_arena_record *wasm2py_arena(void)
+{
+    w2p__setup(); /* so the host can write the first input itself */
+    return &w2p__record;
+}
 
 /* Grows the memory so that [0, end) is inside it. */
 static int w2p__reserve(uintptr_t end)
@@ -276,31 +340,50 @@ static int w2p__reserve(uintptr_t end)
 
 void *bump_alloc(size_t size)
 {
-    if (w2p__start == 0) {
-        uintptr_t base = (uintptr_t)&__heap_base;
-        w2p__start = (base + (W2P_ALIGN - 1)) & ~(uintptr_t)(W2P_ALIGN - 1);
-        w2p__top = w2p__start;
+    w2p__setup();
+    /* The top is the record's: the host may have moved it (not rounded). One below the
+     * arena is not ours: carry on after the guest's own blocks. */
+    uintptr_t top = w2p__record.top;
+    if (top < w2p__start) {
+        top = w2p__high;
     }
     size_t n = w2p__block_size(size);
-    if (n == 0 || n > UINTPTR_MAX - w2p__top) {
+    if (n == 0 || top > UINTPTR_MAX - (W2P_ALIGN - 1)) {
         return NULL;
     }
-    uintptr_t end = w2p__top + n;
+    uintptr_t at = (top + (W2P_ALIGN - 1)) & ~(uintptr_t)(W2P_ALIGN - 1);
+    if (n > UINTPTR_MAX - at) {
+        return NULL;
+    }
+    uintptr_t end = at + n;
     if (!w2p__reserve(end)) {
         return NULL;
     }
-    void *p = (void *)w2p__top;
-    w2p__top = end; /* memory starts zeroed, bump_reset zeroes what was used */
-    return p;
+    w2p__record.top = end; /* memory starts zeroed, bump_reset zeroes what was used */
+    if (end > w2p__high) {
+        w2p__high = end;
+    }
+    w2p__setup(); /* the limit, after a memory.grow */
+    return (void *)at;
 }
 
 void bump_reset(void)
 {
     w2p__wipe_message();
-    if (w2p__top > w2p__start) {
-        memset((void *)w2p__start, 0, w2p__top - w2p__start);
+    w2p__setup();
+    /* Zero up to the guest's own blocks or the host's top, whichever is higher (a top past
+     * the memory's end is not ours). */
+    uintptr_t end = w2p__high;
+    uintptr_t top = w2p__record.top;
+    if (top > end && top <= w2p__memory_end()) {
+        end = top;
     }
-    w2p__top = w2p__start;
+    if (end > w2p__start) {
+        memset((void *)w2p__start, 0, end - w2p__start);
+    }
+    w2p__high = w2p__start;
+    w2p__record.top = w2p__start;
+    w2p__record.busy = 0;
 }
 
 /* With -mbulk-memory the builtins are memory.fill / memory.copy; without it, byte loops
@@ -363,6 +446,18 @@ __attribute__((weak)) void *memmove(void *dst, const void *src, size_t n)
 #include <pthread.h>
 #endif
 
+/* 1: the arena record mirrors the current chunk, and the host may allocate in it and reset
+ * it (wasi-libc: one thread). 0: the native record, base = top = limit = 0 and busy
+ * counting the threads whose arena holds anything. Private: tests define it to 1 natively
+ * to run the wasm logic, on one thread. */
+#ifndef W2P__RECORD_MIRRORS_CHUNK
+#ifdef __wasm__
+#define W2P__RECORD_MIRRORS_CHUNK 1
+#else
+#define W2P__RECORD_MIRRORS_CHUNK 0
+#endif
+#endif
+
 #define W2P__CHUNK_MIN ((size_t)64 * 1024) /* first chunk of a thread */
 #define W2P__CHUNK_KEEP ((size_t)1 << 20)  /* largest chunk kept across resets */
 
@@ -370,12 +465,13 @@ typedef struct w2p__chunk {
     struct w2p__chunk *prev; /* older chunks, in use until the next reset */
     unsigned char *data;     /* W2P_ALIGN-aligned, cap bytes */
     size_t cap;
-    size_t used;
+    size_t used; /* bytes to wipe; the current chunk's top too, unless the record has it */
 } w2p__chunk;
 
 typedef struct {
     w2p__chunk *cur; /* newest (largest) chunk, or NULL */
     int registered;  /* freed at thread exit through w2p__exit_key */
+    int counted;     /* native record: this thread is counted in its busy */
 } w2p__arena;
 
 W2P__PER_THREAD w2p__arena w2p__the_arena;
@@ -398,10 +494,59 @@ static void w2p__free_chain(w2p__chunk *c)
     }
 }
 
+#if W2P__RECORD_MIRRORS_CHUNK
+/* The record of this (the only) thread: the current chunk [data, data + cap), its top, and
+ * busy when bump_reset must do more than zero [base, top): free older chunks, free a chunk
+ * too large to keep, or wipe a message. Zeros while there is no chunk. */
+W2P__PER_THREAD w2p_arena_record w2p__record;
+
+/* The current chunk's top, as an offset, from the record (the host moves it, unrounded).
+ * A top outside the chunk is not ours: the chunk counts as full, so nothing is written
+ * outside it and all of it is wiped. Raises c->used, the extent to wipe, to that top. */
+static size_t w2p__cur_top(w2p__chunk *c)
+{
+    uintptr_t data = (uintptr_t)c->data;
+    size_t top = w2p__record.top;
+    size_t at = top < data || top - data > c->cap ? c->cap : top - data;
+    if (at > c->used) {
+        c->used = at;
+    }
+    return at;
+}
+
+/* Writes the record from the arena, with its top at offset `top` of the current chunk. */
+static void w2p__publish(const w2p__arena *a, size_t top)
+{
+    const w2p__chunk *c = a->cur;
+    if (c == NULL) {
+        w2p__record.base = w2p__record.top = w2p__record.limit = 0;
+        w2p__record.busy = w2p__message_used > 0;
+        return;
+    }
+    uintptr_t data = (uintptr_t)c->data;
+    w2p__record.base = data;
+    w2p__record.top = data + top;
+    w2p__record.limit = data + c->cap;
+    w2p__record.busy = c->prev != NULL || c->cap > W2P__CHUNK_KEEP || w2p__message_used > 0;
+}
+
+static void w2p__note_message(void)
+{
+    w2p__record.busy = 1;
+}
+#else
+/* One record for the library: base = top = limit = 0, busy the number of threads whose
+ * arena or message buffer holds anything (atomic). A thread is counted from its first
+ * allocation or message after a reset to its next reset, or its exit. */
+static w2p_arena_record w2p__record;
+#endif
+
 #ifndef __wasm__
 static pthread_key_t w2p__exit_key;
 static pthread_once_t w2p__exit_once = PTHREAD_ONCE_INIT;
 static int w2p__exit_key_ok;
+
+static void w2p__uncount(w2p__arena *a);
 
 /* Runs when a thread that used the arena exits (Python servers start many threads). */
 static void w2p__on_thread_exit(void *p)
@@ -409,12 +554,57 @@ static void w2p__on_thread_exit(void *p)
     w2p__arena *a = (w2p__arena *)p;
     w2p__free_chain(a->cur);
     a->cur = NULL;
+    w2p__wipe_message();
+    w2p__uncount(a);
     a->registered = 0;
 }
 
 static void w2p__make_exit_key(void)
 {
     w2p__exit_key_ok = pthread_key_create(&w2p__exit_key, w2p__on_thread_exit) == 0;
+}
+#endif
+
+/* Asks for w2p__on_thread_exit at this thread's exit (natively). */
+static void w2p__register(w2p__arena *a)
+{
+#ifndef __wasm__
+    if (!a->registered) {
+        pthread_once(&w2p__exit_once, w2p__make_exit_key);
+        a->registered = w2p__exit_key_ok && pthread_setspecific(w2p__exit_key, a) == 0;
+    }
+#else
+    (void)a;
+#endif
+}
+
+#if !W2P__RECORD_MIRRORS_CHUNK
+static void w2p__count(w2p__arena *a)
+{
+    if (!a->counted) {
+        w2p__register(a);
+        a->counted = 1;
+        __atomic_fetch_add(&w2p__record.busy, (size_t)1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void w2p__note_message(void)
+{
+    w2p__count(&w2p__the_arena);
+}
+#endif
+
+#ifndef __wasm__
+static void w2p__uncount(w2p__arena *a)
+{
+#if W2P__RECORD_MIRRORS_CHUNK
+    (void)a;
+#else
+    if (a->counted) {
+        a->counted = 0;
+        __atomic_fetch_sub(&w2p__record.busy, (size_t)1, __ATOMIC_SEQ_CST);
+    }
+#endif
 }
 #endif
 
@@ -434,6 +624,33 @@ static w2p__chunk *w2p__chunk_new(size_t cap)
     return c;
 }
 
+#if W2P__RECORD_MIRRORS_CHUNK
+/* A first chunk, so that the host can write the next input itself (the record stays
+ * empty, and the host calls bump_alloc, when there is no memory for it). */
+static void w2p__first_chunk(w2p__arena *a)
+{
+    if (a->cur == NULL) {
+        w2p__chunk *fresh = w2p__chunk_new(W2P__CHUNK_MIN);
+        if (fresh != NULL) {
+            w2p__register(a);
+            a->cur = fresh;
+        }
+    }
+}
+#endif
+
+w2p_arena_record *wasm2py_arena(void)
+{
+#if W2P__RECORD_MIRRORS_CHUNK
+    w2p__arena *a = &w2p__the_arena;
+    if (a->cur == NULL) {
+        w2p__first_chunk(a);
+        w2p__publish(a, 0);
+    }
+#endif
+    return &w2p__record;
+}
+
 void *bump_alloc(size_t size)
 {
     w2p__arena *a = &w2p__the_arena;
@@ -442,7 +659,16 @@ void *bump_alloc(size_t size)
         return NULL;
     }
     w2p__chunk *c = a->cur;
-    if (c == NULL || c->cap - c->used < n) {
+    size_t at = 0;
+    if (c != NULL) {
+#if W2P__RECORD_MIRRORS_CHUNK
+        /* cur_top <= cap, and cap + W2P_ALIGN cannot overflow (w2p__chunk_new) */
+        at = (w2p__cur_top(c) + (W2P_ALIGN - 1)) & ~(size_t)(W2P_ALIGN - 1);
+#else
+        at = c->used;
+#endif
+    }
+    if (c == NULL || at > c->cap || c->cap - at < n) {
         size_t cap = W2P__CHUNK_MIN;
         if (c != NULL && c->cap <= SIZE_MAX / 2 && c->cap * 2 > cap) {
             cap = c->cap * 2;
@@ -454,17 +680,21 @@ void *bump_alloc(size_t size)
         if (fresh == NULL) {
             return NULL;
         }
-#ifndef __wasm__
-        if (!a->registered) {
-            pthread_once(&w2p__exit_once, w2p__make_exit_key);
-            a->registered = w2p__exit_key_ok && pthread_setspecific(w2p__exit_key, a) == 0;
-        }
-#endif
+        w2p__register(a);
         fresh->prev = c; /* older chunks stay valid until the next reset */
         a->cur = c = fresh;
+        at = 0;
     }
-    void *p = c->data + c->used;
-    c->used += n;
+    void *p = c->data + at;
+#if W2P__RECORD_MIRRORS_CHUNK
+    if (at + n > c->used) {
+        c->used = at + n;
+    }
+    w2p__publish(a, at + n);
+#else
+    c->used = at + n;
+    w2p__count(a); /* before the data is handed out */
+#endif
     return p;
 }
 
@@ -473,18 +703,26 @@ void bump_reset(void)
     w2p__wipe_message();
     w2p__arena *a = &w2p__the_arena;
     w2p__chunk *c = a->cur;
-    if (c == NULL) {
-        return;
+    if (c != NULL) {
+#if W2P__RECORD_MIRRORS_CHUNK
+        (void)w2p__cur_top(c); /* the host's inputs are wiped too */
+#endif
+        w2p__free_chain(c->prev);
+        c->prev = NULL;
+        if (c->cap > W2P__CHUNK_KEEP) {
+            w2p__chunk_free(c); /* do not keep a huge chunk per thread */
+            a->cur = NULL;
+        } else {
+            memset(c->data, 0, c->used);
+            c->used = 0;
+        }
     }
-    w2p__free_chain(c->prev);
-    c->prev = NULL;
-    if (c->cap > W2P__CHUNK_KEEP) {
-        w2p__chunk_free(c); /* do not keep a huge chunk per thread */
-        a->cur = NULL;
-    } else {
-        memset(c->data, 0, c->used);
-        c->used = 0;
-    }
+#if W2P__RECORD_MIRRORS_CHUNK
+    w2p__first_chunk(a); /* after a chunk too large to keep */
+    w2p__publish(a, 0);
+#else
+    w2p__uncount(a); /* after everything is released */
+#endif
 }
 
 #endif /* W2P_FREESTANDING */
@@ -536,6 +774,7 @@ void *w2p_fail_len(const char *message, size_t len)
         message = copy;
         if (copy == w2p__message && len > w2p__message_used) {
             w2p__message_used = len;
+            w2p__note_message(); /* the record's busy: bump_reset must wipe it */
         }
     }
     w2p__error.status = W2P_STATUS_MESSAGE;

@@ -82,7 +82,7 @@ FUNCTIONS = [
     "gcd", "popcount", "half", "require", "mean", "scale", "reverse", "greet", "motto",
     "repeat", "parse_u16", "hex_decode", "fail_with",
 ]
-PROTOCOL = ["memory", "bump_alloc", "bump_reset", "wasm2py_error", "wasm2py_arena_per_thread"]
+PROTOCOL = ["memory", "bump_alloc", "bump_reset", "wasm2py_error", "wasm2py_arena_per_thread", "wasm2py_arena"]
 HALF_MESSAGE = "an odd number has no half — try an even one"
 MIB = 1 << 20
 
@@ -596,6 +596,141 @@ def test_wasm_reset_zeroes_what_was_used(guest):
     assert again % 16 == 0
     assert guest.read(again, 1000) == bytes(1000)
     guest.call("bump_reset")
+
+
+# ---- the arena record (arena protocol version 2) on wasm: this test plays the host ------
+
+
+class Host:
+    """What a version-2 host does with the arena record {base, top, limit, busy} that
+    wasm2py_arena() points at (docs/guest-protocol.md), on a raw Guest."""
+
+    def __init__(self, guest: Guest) -> None:
+        self.guest = guest
+        self.address = guest.call("wasm2py_arena") & 0xFFFFFFFF
+
+    def record(self) -> tuple[int, int, int, int]:
+        return struct.unpack("<IIII", self.guest.read(self.address, 16))
+
+    def write_top(self, top: int) -> None:
+        self.guest.memory.write(self.guest.store, struct.pack("<I", top), self.address + 4)
+
+    def alloc(self, data: bytes) -> tuple[int, int] | None:
+        """The input written by the host at top rounded up to 16; None when it would call
+        bump_alloc."""
+        base, top, limit, _ = self.record()
+        at = (top + 15) & ~15
+        if base <= at and at + len(data) <= limit <= self.guest.memory.data_len(self.guest.store):
+            self.guest.memory.write(self.guest.store, data, at)
+            self.write_top(at + len(data))
+            return at, len(data)
+        return None
+
+    def reset(self) -> bool:
+        """True when the host reset alone (busy 0): zeroes [base, top), top = base."""
+        base, top, _, busy = self.record()
+        if busy == 0 and base <= top:
+            self.guest.memory.write(self.guest.store, bytes(top - base), base)
+            self.write_top(base)
+            return True
+        self.guest.call("bump_reset")
+        return False
+
+
+def test_wasm_the_arena_record_is_ready_from_the_start(guest):
+    host = Host(guest)
+    assert guest.call("wasm2py_arena") & 0xFFFFFFFF == host.address
+    base, top, limit, busy = host.record()
+    assert base % 16 == 0 and base != 0
+    assert (top, busy) == (base, 0)
+    assert base < limit <= guest.memory.data_len(guest.store)
+    assert host.alloc(b"abc") == (base, 3)  # the first input, without bump_alloc
+
+
+def test_wasm_the_host_allocates_and_resets_alone(guest):
+    host = Host(guest)
+    base = host.record()[0]
+    first = host.alloc("wörld".encode())
+    assert first == (base, 6)
+    assert host.record()[1] == base + 6  # not rounded
+    pair = guest.call("greet", *first) & 0xFFFFFFFF
+    assert guest.result(pair) == "Hello, wörld!".encode()
+    _, top, _, busy = host.record()
+    ptr = struct.unpack("<I", guest.read(pair, 4))[0]
+    assert base + 16 <= ptr and pair + 8 <= top and busy == 0  # after the input, aligned
+    used = guest.read(base, top - base)
+    assert used != bytes(len(used))
+    assert host.reset()
+    assert guest.read(base, top - base) == bytes(top - base)
+    assert host.record()[:2] == (base, base)
+    pages = guest.memory.size(guest.store)
+    for k in range(300):
+        text = f"call {k}".encode()
+        data = host.alloc(text)
+        assert data is not None and data[0] == base
+        assert guest.result(guest.call("reverse", *data)) == text[::-1]
+        assert host.reset()
+    assert guest.memory.size(guest.store) == pages
+    assert guest.record()[0] == 0
+
+
+def test_wasm_busy_while_a_message_waits_to_be_wiped(guest):
+    host = Host(guest)
+    assert guest.call("parse_u16", *host.alloc(b"12x4")) == 0
+    status, ptr, length = guest.record()
+    assert (status, guest.read(ptr, length)) == (1, b"not a digit at index 2")
+    assert host.record()[3] != 0
+    assert not host.reset()  # bump_reset, which wipes the message
+    assert guest.read(ptr, length) == bytes(length)
+    assert host.record()[3] == 0
+    guest.clear()
+    assert guest.call("parse_u16", *host.alloc(b"80")) == 80
+    assert host.reset()
+
+
+@pytest.mark.parametrize("build", WASM_BUILDS)
+def test_wasm_a_large_result_moves_the_limit_or_makes_the_arena_busy(built, build):
+    """Without libc the block is the memory after __heap_base: limit follows memory.grow.
+    With wasi-libc a second chunk makes the arena busy until bump_reset."""
+    guest = Guest(built[build])
+    host = Host(guest)
+    data = host.alloc(b"0123456789abcdef")
+    assert data is not None
+    assert guest.result(guest.call("repeat", *data, 1 << 18)) == b"0123456789abcdef" * (1 << 18)  # 4 MiB
+    base, top, limit, busy = host.record()
+    assert base <= top <= limit <= guest.memory.data_len(guest.store)
+    if build == "wasi":
+        assert busy != 0
+        assert not host.reset()
+        assert host.record()[3] == 0
+    else:
+        assert limit == guest.memory.data_len(guest.store)
+        assert top - base > 4 * MIB and busy == 0
+        assert host.reset()
+        assert guest.read(base, top - base) == bytes(top - base)
+    assert guest.result(guest.call("reverse", *host.alloc(b"ab"))) == b"ba"
+    host.reset()
+
+
+@pytest.mark.parametrize("top", [0, 8, 0xFFFFFFFF, 0xFFFFFFF0, 0x7FFFFFFF])
+def test_wasm_a_record_that_is_not_the_arenas_is_survived(guest, top):
+    """A top the host should never write: the guest's blocks still land in its arena and
+    in the memory (or it refuses them: no room after a top at the end of wasm32's address
+    space), and bump_reset puts the record right."""
+    host = Host(guest)
+    base = host.record()[0]
+    host.write_top(top)
+    address = guest.call("bump_alloc", 1) & 0xFFFFFFFF
+    if address != 0:
+        guest.memory.write(guest.store, b"x", address)
+        assert guest.result(guest.call("greet", address, 1)) == b"Hello, x!"
+    guest.call("bump_reset")
+    guest.clear()
+    after, top_after, limit, busy = host.record()
+    assert after <= top_after == after <= limit and busy == 0
+    if after != base:  # wasi-libc: a chunk of its own, in place of the one it could not trust
+        assert guest.read(after, limit - after) == bytes(limit - after)
+    assert guest.result(guest.call("greet", *host.alloc(b"y"))) == b"Hello, y!"
 
 
 # ---- the generated package, on both backends ---------------------------------------------

@@ -842,7 +842,7 @@ _ARENA = struct.Struct("<IIII")
 _ARENA_TOP = struct.Struct("<I")  # its second word, at offset 4
 # The most bytes the inline path (a fast body with a window) allocates and zeroes at once.
 WINDOW_MAX = 64 * 1024
-ZEROS = memoryview(bytes(WINDOW_MAX))
+ZEROS = bytes(WINDOW_MAX)
 # The window of a state that has none: busy, so the inline reset always defers to
 # State.reset, and no room, so the inline allocation always defers to State.put_bytes.
 _NO_WINDOW: tuple[memoryview[int], memoryview[int], int, int] = (
@@ -1203,9 +1203,11 @@ class State:
         self.memory_view: memoryview[int] = memoryview(b"")
         # The arena record (protocol version 2): its address, found once after
         # _initialize; -1 without one. The window is what fast bodies allocate in inline:
-        # [record view, memory view, base, room], updated in place (see refresh_window).
+        # (record view, memory view, base, room), at the end of their tuples (see
+        # refresh_window).
         self.record_at = -1
-        self.window: list[Any] = list(_NO_WINDOW)
+        self.window = _NO_WINDOW
+        self.local = owner._local
         self.windowed = FAST and spec.arena_record and not spec.imports and self.memory_stays
         self.context = 0
         self.depth = 0
@@ -1278,6 +1280,7 @@ class State:
         self.instance_ref = ctypes.byref(instance._instance)
         # The raw calls refer to these objects by address: they live as long as the state.
         self.keep: list[Any] = []
+        self.raws: dict[str, Raw] = {}
         if spec.imports:
             rt.by_context[self.context] = self
         if use_memory:
@@ -1320,14 +1323,17 @@ class State:
         e = self.plan.by_method.get(name)
         if e is None:
             raise AttributeError(name)
-        made = self._raw(e.export)
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
+            # Kept: a tuple is made again when the arena window changes.
+            made = self.raws.get(name)
+            if made is None:
+                made = self.raws[name] = self._raw(e.export)
             fast = (made.args, trap, *[made.view(v) for v in e.views])
             if e.window:
-                return (self, *fast, self.window)
+                return (self, *fast, *self.window)
             return (self, *fast) if e.state else fast
-        call = invoker(made, trap, e.params, e.results)
+        call = invoker(self._raw(e.export), trap, e.params, e.results)
         setattr(self, name, call)
         return call
 
@@ -1409,7 +1415,7 @@ class State:
         base, top, limit, _ = words
         ptr: int = (top + 15) & ~15
         end = ptr + size
-        if not base <= ptr <= end <= limit:
+        if not 0 < base <= ptr <= end <= limit:  # an empty record (0s): bump_alloc
             return -1
         if end > len(memory):
             memory = self.memory_now()
@@ -1448,15 +1454,19 @@ class State:
         memory = self.memory_covering(at + 16)
         base, top, limit, busy = _ARENA.unpack_from(memory, at)
         room = min(limit - base, WINDOW_MAX)
-        if busy or top != base or room < 0:
-            self.window[:] = _NO_WINDOW
-            return
-        if base + room > len(memory):
-            memory = self.memory_now()
+        window = _NO_WINDOW
+        if not busy and top == base and base and room >= 0:
             if base + room > len(memory):
-                self.window[:] = _NO_WINDOW
-                return
-        self.window[:] = (memory[at : at + 16].cast("I"), memory, base, room)
+                memory = self.memory_now()
+            if base + room <= len(memory):
+                window = (memory[at : at + 16].cast("I"), memory, base, room)
+        # The views of the same block stay valid as the memory grows (it never moves).
+        if window[2:] != self.window[2:]:
+            self.window = window
+            # The bodies' tuples carry the window: made again on their next call.
+            made = self.local.__dict__
+            for name in [name for name in made if name[:2] == "x_"]:
+                del made[name]
 
     def close(self) -> None:
         if self.context:

@@ -114,6 +114,19 @@ def _library_lock(lib: _ctypes.CDLL, serialise: bool | None) -> _threading.Lock 
         if lock is None:
             lock = _library_locks[lib._handle] = _threading.Lock()
         return lock
+{%- if arena_record %}
+
+
+def _arena_record(lib: _ctypes.CDLL, path: str) -> memoryview[int]:
+    """The library's arena record (arena protocol version 2), as four size_t words; one
+    record for the whole library natively, whose ``busy`` word counts the threads whose
+    arena holds anything."""
+    address = _bind(lib, path, "wasm2py_arena", [], _ctypes.c_void_p)()
+    if not address:
+        raise ImportError(f"{{ package }}: wasm2py_arena() of {path} returned a null record")
+    words = (_ctypes.c_size_t * 4).from_address(address)
+    return memoryview(words).cast("B").cast("P")
+{%- endif %}
 
 
 # Passed instead of a null pointer for an empty list.
@@ -209,6 +222,11 @@ class _{{ class }}Native({{ class }}):
     _arena_lock: _threading.Lock | None
     """The library's lock around calls that use the arena; None if its arena is per thread."""
 {%- endif %}
+{%- if arena_record %}
+    _arena: memoryview[int]
+    """The library's arena record (four size_t words); ``_arena[3]`` (busy) counts the
+    threads whose arena holds anything: ``bump_reset()`` is called only when it is nonzero."""
+{%- endif %}
 {%- if errors %}
     _error_fn: _Callable[[], int | None]
     _error_key: str
@@ -235,6 +253,9 @@ class _{{ class }}Native({{ class }}):
 {%- if uses_arena %}
         self._reset = _bind(lib, path, "bump_reset", [], None)
         self._arena_lock = _library_lock(lib, serialise)
+{%- endif %}
+{%- if arena_record %}
+        self._arena = _arena_record(lib, path)
 {%- endif %}
 {%- if errors %}
         self._error_fn = _bind(lib, path, "wasm2py_error", [], _ctypes.c_void_p)

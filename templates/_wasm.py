@@ -42,6 +42,9 @@ FAST_PATH: bool = _rt.FAST
 
 _TRAPS = (_wasmtime.Trap, _wasmtime.WasmtimeError)
 _RAW_CALL = _rt.RAW_CALL
+{%- if inline_arena %}
+_ZEROS = _rt.ZEROS
+{%- endif %}
 _RUNTIME = _rt.Runtime(
     _rt.Spec(
         package="{{ package }}",
@@ -61,6 +64,7 @@ _RUNTIME = _rt.Runtime(
         initialize={{ initialize }},
         arena={{ arena }},
         errors={{ errors }},
+        arena_record={{ arena_record }},
         error={{ class }}Error,
         trap={{ class }}Trap,
         input_error={{ class }}InputError,

@@ -1897,7 +1897,7 @@ fn arena_record() {
     let files = generate(&module(ARENA_V2), sig).unwrap();
     let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
     assert!(wasm_py.contains("arena_record=True"));
-    assert!(wasm_py.contains("_aw, _mv, _b, _room = _w"));
+    assert!(wasm_py.contains("_aw, _mv, _b, _room = self._local.x_sum"));
     // Without functions that use the arena the record plays no part.
     let scalar = module(&ARENA_V2.replace("(param i32 i32)", "(param i32)"));
     assert!(!interface(&scalar, Some("sum(n: u32) -> u32\n")).arena_record);

@@ -209,21 +209,26 @@ fn windowed(f: &Function, inline: bool) -> bool {
 fn inline_put(i: usize, p: &Param, name: &str) -> Option<Vec<String>> {
     let v = &p.name;
     let (test, data) = match p.ty {
-        Ty::Bytes => (format!("type({v}) is bytes and len({v}) <= _room"), v.clone()),
+        Ty::Bytes => (
+            format!("type({v}) is bytes and (_n{i} := len({v})) <= _room"),
+            v.clone(),
+        ),
         Ty::Str => (
-            format!("type({v}) is str and len(_d{i} := {v}.encode()) <= _room"),
+            format!("type({v}) is str and (_n{i} := len(_d{i} := {v}.encode())) <= _room"),
             format!("_d{i}"),
         ),
         _ => return None,
     };
     Some(vec![
         format!("if {test}:"),
-        format!("    _n{i} = len({data})"),
         format!("    _p{i} = _b"),
         format!("    _mv[_b : _b + _n{i}] = {data}"),
         format!("    _aw[1] = _b + _n{i}"),
         "else:".into(),
-        format!("    _p{i}, _n{i} = {}", put(p, name).expect("an arena type")),
+        format!(
+            "    _p{i}, _n{i} = {}",
+            put(p, name).expect("an arena type")
+        ),
     ])
 }
 
@@ -282,7 +287,7 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
             .map(|v| format!("_v{v}"))
             .collect::<Vec<_>>()
             .join(", "),
-        if window { ", _w" } else { "" }
+        if window { ", _aw, _mv, _b, _room" } else { "" }
     );
     let tuple = format!("self._local.x_{}", f.py_name);
     out.push("try:".into());
@@ -324,9 +329,6 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
         }
     }
     if arena {
-        if window {
-            out.push("_aw, _mv, _b, _room = _w".into());
-        }
         out.push("try:".into());
         let mut inlined = !window; // only the first input is written inline
         for (i, p) in f.params.iter().enumerate() {

@@ -172,10 +172,10 @@ class _HostcallsNative(Hostcalls):
         self._reset = _bind(lib, path, "bump_reset", [], None)
         self._arena_lock = _library_lock(lib, serialise)
         self._f_add_via_host = _bind(lib, path, "add_via_host", None, _ctypes.c_uint32)
-        self._f_log_text = _bind(lib, path, "log_text", [_ctypes.c_void_p, _ctypes.c_size_t], None)
+        self._f_log_text = _bind(lib, path, "log_text", [_ctypes.c_char_p, _ctypes.c_size_t], None)
         self._f_scale_via_host = _bind(lib, path, "scale_via_host", [_ctypes.c_double, _ctypes.c_double], _ctypes.c_double)
         self._f_big_via_host = _bind(lib, path, "big_via_host", [_ctypes.c_uint64], _ctypes.c_uint64)
-        self._f_check_via_host = _bind(lib, path, "check_via_host", [_ctypes.c_void_p, _ctypes.c_size_t], _ctypes.c_bool)
+        self._f_check_via_host = _bind(lib, path, "check_via_host", [_ctypes.c_char_p, _ctypes.c_size_t], _ctypes.c_bool)
         self._f_neg_via_host = _bind(lib, path, "neg_via_host", None, _ctypes.c_int32)
         self._f_call_unannotated = _bind(lib, path, "call_unannotated", [_ctypes.c_int32, _ctypes.c_int64], _ctypes.c_int32)
         self._f_call_host_n = _bind(lib, path, "call_host_n", None, _ctypes.c_uint32)
@@ -256,7 +256,10 @@ class _HostcallsNative(Hostcalls):
         _f = self._f_check_via_host
         if self._arena_lock is None:
             try:
-                _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("check_via_host", data)
+                if type(data) is bytes:
+                    _a0, _n0 = data, len(data)
+                else:
+                    _a0, _n0 = _bytes_arg("check_via_host", data)
                 _r: bool = _f(_a0, _n0)
                 return _r
             except _ctypes.ArgumentError as _e:
@@ -266,7 +269,10 @@ class _HostcallsNative(Hostcalls):
         else:
             with self._arena_lock:
                 try:
-                    _a0, _n0 = (data, len(data)) if type(data) is bytes else _bytes_arg("check_via_host", data)
+                    if type(data) is bytes:
+                        _a0, _n0 = data, len(data)
+                    else:
+                        _a0, _n0 = _bytes_arg("check_via_host", data)
                     _r = _f(_a0, _n0)
                     return _r
                 except _ctypes.ArgumentError as _e:

@@ -514,11 +514,12 @@ def bench_native_lock(settings: Settings, textkit: ModuleType) -> dict[str, Any]
 
 
 def shim_packages(tmp: Path) -> dict[str, ModuleType]:
-    """The packages of the bench guests shimsraw (hand-written shims, a sidecar) and
-    shimssdk (#[wasm2py_guest::export]), generated into `tmp` with target/release/wasm2py."""
+    """The packages of the bench guests shimsraw (hand-written shims, a sidecar),
+    shimssdk (#[wasm2py_guest::export]) and shimsv1 (the same work against memory protocol
+    version 1, its own arena), generated into `tmp` with target/release/wasm2py."""
     wasm2py = ROOT / "target" / "release" / "wasm2py"
     packages = {}
-    for name in ("shimsraw", "shimssdk"):
+    for name in ("shimsraw", "shimssdk", "shimsv1"):
         done = subprocess.run(
             [str(wasm2py), "gen", str(GUESTS_OUT / f"{name}.wasm"), "-o", str(tmp / name)],
             capture_output=True,
@@ -583,8 +584,8 @@ def bench_data(settings: Settings) -> dict[str, Any]:
 
     import numkit
     import numpy as np
-    import shimsraw
     import shimssdk
+    import shimsv1
     import textkit
 
     small = bytes(range(64))
@@ -594,7 +595,7 @@ def bench_data(settings: Settings) -> dict[str, Any]:
 
     for backend in ("wasm", "native"):
         sdk = make(backend, shimssdk.Shimssdk, "libshimssdk.so")
-        raw = make(backend, shimsraw.Shimsraw, "libshimsraw.so")
+        raw = make(backend, shimsv1.Shimsv1, "libshimsv1.so")
         text = make(backend, textkit.Textkit, "libtextkit.so")
         variants = {
             "sdk add": ("g.add(7, 3)", {"g": sdk}),

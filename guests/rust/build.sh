@@ -2,10 +2,11 @@
 # Builds the example guests for wasm32 and natively, and copies them to guests/out/:
 #   fib.wasm textkit.wasm numkit.wasm regexkit.wasm (wasm32-unknown-unknown), and the
 #   bench's pair shimsraw.wasm (hand-written shims) and shimssdk.wasm (the same with the SDK),
+#   and shimsv1.wasm (the same work against memory protocol version 1: its own arena),
 #   wasiapp.wasm (wasm32-wasip1: a WASI reactor, the article's target),
-#   the sidecar fib.wasm2py (fib is the guest written by hand against the raw protocol;
-#   the others use wasm2py-guest, whose annotations travel in the `wasm2py` section),
-#   libfib.so libtextkit.so libnumkit.so libregexkit.so libwasiapp.so
+#   the sidecars fib.wasm2py, shimsraw.wasm2py and shimsv1.wasm2py (guests written by hand
+#   against the raw protocol; the others use wasm2py-guest, whose annotations travel in
+#   the `wasm2py` section), and the native libraries lib<crate>.so of all of them
 # Usage: guests/rust/build.sh [wasm|native|all]   (default all; works from any cwd)
 #
 # The .wasm files are byte-for-byte reproducible: the toolchain is pinned in
@@ -21,9 +22,9 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 out=$(dirname "$here")/out
-crates=(fib textkit numkit regexkit shimsraw shimssdk)  # wasm32-unknown-unknown
+crates=(fib textkit numkit regexkit shimsraw shimssdk shimsv1)  # wasm32-unknown-unknown
 wasi_crates=(wasiapp)                 # wasm32-wasip1
-sidecars=(fib shimsraw)               # the others carry theirs in the `wasm2py` section
+sidecars=(fib shimsraw shimsv1)               # the others carry theirs in the `wasm2py` section
 
 cd "$here" # picks up rust-toolchain.toml
 export RUSTFLAGS="--remap-path-prefix=$here=/guests \

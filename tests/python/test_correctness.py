@@ -388,9 +388,10 @@ def test_unsigned_and_signed_extremes(backend):
 def test_dot_of_equal_lengths_sums_f64_products(backend, pairs):
     a = [x for x, _ in pairs]
     b = [y for _, y in pairs]
-    expected = 0.0
-    for x, y in pairs:  # in order, like the guest's iterator sum
-        expected += x * y  # f32 * f32 is exact in f64
+    lanes = [0.0] * 4  # the guest's order: element i into lane i % 4, then the lanes
+    for i, (x, y) in enumerate(pairs):
+        lanes[i % 4] += x * y  # f32 * f32 is exact in f64
+    expected = ((0.0 + lanes[0]) + lanes[1] + lanes[2]) + lanes[3]
     result = backend("numkit").dot(a, b)
     assert type(result) is float
     assert result == expected

@@ -85,16 +85,26 @@ pub fn u32_top() -> u32 {
     0xFFFF_FFFF
 }
 
-/// The dot product of a and b; NaN when their lengths differ.
+/// The dot product of a and b; NaN when their lengths differ. The f64 products are summed
+/// in four lanes (element i into lane i % 4, in order), then the lanes in order: four
+/// independent sums run about four times as fast as one chain of additions.
 #[export]
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
         return f64::NAN;
     }
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| f64::from(x) * f64::from(y))
-        .sum()
+    let mut lanes = [0.0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            lanes[k] += f64::from(x[k]) * f64::from(y[k]);
+        }
+    }
+    for (k, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+        lanes[k] += f64::from(x) * f64::from(y);
+    }
+    lanes.iter().sum()
 }
 
 /// Every element of xs times k, as an array (the SDK's `#[export(array)]`).

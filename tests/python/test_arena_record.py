@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import wasmtime
-from conftest import WASM2PY, generate_package, require
+from conftest import GENERATED, SPEC_OUT, WASM2PY, generate_package, require
 
 GUEST_C = r"""
 #include <stddef.h>
@@ -439,3 +439,63 @@ def test_a_record_address_outside_the_memory_is_the_packages_error(tmp_path: Pat
     error = getattr(package, cls.__name__ + "Error")
     with pytest.raises(error, match=f"the guest's arena record at {at:#x} lies outside its 65536-byte memory"):
         cls().byte_sum(b"x")
+
+
+# ---- the SDKs opt in ------------------------------------------------------------------
+
+
+def counted_protocol(state: Any) -> list[str]:
+    """Wraps the state's bump_alloc and bump_reset callables: the returned list names each
+    guest call of the protocol the host makes from now on."""
+    calls: list[str] = []
+
+    def counting(name: str, call: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            calls.append(name)
+            return call(*args)
+
+        return wrapper
+
+    state.alloc = counting("bump_alloc", state.alloc)
+    state.reset_raw = counting("bump_reset", state.reset_raw)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def rust_sdk_user(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The spec module written with the Rust SDK from SPEC alone."""
+    wasm = require(SPEC_OUT / "rust_sdk_user.wasm", "spec module rust_sdk_user")
+    return generate_package(wasm, tmp_path_factory.mktemp("v2_sdk_user"), name="rust_sdk_user_v2")
+
+
+@pytest.mark.parametrize(
+    ("package", "cls", "call", "expected"),
+    [
+        # The Rust SDK: an example guest, and the spec module written from SPEC alone.
+        ("textkit", "Textkit", lambda g: g.sha256(b"abc"), bytes.fromhex(
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")),
+        ("textkit", "Textkit", lambda g: g.upper("héllo"), "HÉLLO"),
+        ("textkit", "Textkit", lambda g: g.scale([1.0, 2.0], 2.0), [2.0, 4.0]),
+        ("rust_sdk_user_v2", "RustSdkUserV2", lambda g: g.word_count("one two  three"), 3),
+        ("rust_sdk_user_v2", "RustSdkUserV2", lambda g: g.b64_encode(b"hi"), "aGk="),
+        # The C header: freestanding (cfib) and with wasi-libc (cwasi).
+        ("cfib", "Cfib", lambda g: g.xor_bytes(b"ab", b"\x01\x01"), b"`c"),
+        ("cfib", "Cfib", lambda g: g.rot13("abc"), "nop"),
+        ("cfib", "Cfib", lambda g: g.sum_i32([1, 2, 3]), 6),
+        ("cwasi", "Cwasi", lambda g: g.str_length("héllo"), 6),
+    ],
+)
+def test_sdk_guests_make_one_guest_call_per_bytes_call(
+    rust_sdk_user: Any, package: str, cls: str, call: Any, expected: Any
+) -> None:
+    import importlib
+    import sys
+
+    if (GENERATED / package).is_dir() and str(GENERATED / package) not in sys.path:
+        sys.path.insert(0, str(GENERATED / package))
+    guest = getattr(importlib.import_module(package), cls)()
+    assert call(guest) == expected  # the first call may set the arena up
+    calls = counted_protocol(guest._state())
+    for _ in range(5):
+        assert call(guest) == expected
+    assert calls == [], "the host allocated and reset through the arena record"

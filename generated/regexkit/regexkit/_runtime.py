@@ -1628,7 +1628,10 @@ class State:
         return data
 
     def get_list(self, function: str, result: int, code: str) -> list[Any]:
-        return self.get_array(function, result, code).tolist()
+        """A ``list[T]`` result, made straight from guest memory (no array in between)."""
+        memory, start, end = self.get_pair(function, result, ITEMSIZE[code])
+        items: list[Any] = memory[start:end].cast(code).tolist()  # type: ignore[call-overload]
+        return items
 
 
 # ---------------------------------------------------------------------------------------

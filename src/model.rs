@@ -130,13 +130,30 @@ pub struct Interface {
     pub arena_record: bool,
 }
 
+/// How the wasm backend's fast bodies allocate their first input and reset the arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArenaPath {
+    /// Through the thread's state (`put_bytes`, `reset`): modules with host imports (a
+    /// guest that calls back into Python may re-enter: the state keeps count), and
+    /// modules without the arena.
+    State,
+    /// Arena protocol version 2: written at the block of the state's window and reset by
+    /// zeroing it, with no guest call.
+    Record,
+    /// Version 1: the raw `bump_alloc`/`bump_reset` calls made in the body itself.
+    Protocol,
+}
+
 impl Interface {
-    /// Whether the fast bodies allocate their first input and reset the arena inline
-    /// (through the state's window): arena protocol version 2, and no host imports (a
-    /// guest that calls back into Python may re-enter, and the inline path assumes an
-    /// empty arena at the start of a call).
-    pub fn inline_arena(&self) -> bool {
-        self.arena_record && self.imports.is_empty()
+    /// The fast bodies' arena path (see [`ArenaPath`]).
+    pub fn arena_path(&self) -> ArenaPath {
+        if !self.uses_arena || !self.imports.is_empty() {
+            ArenaPath::State
+        } else if self.arena_record {
+            ArenaPath::Record
+        } else {
+            ArenaPath::Protocol
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::path::{MAIN_SEPARATOR, Path};
 use wasm2py::imports::{HostImport, Imports};
-use wasm2py::model::{AnnotationSource, Interface, Param, Returns};
+use wasm2py::model::{AnnotationSource, ArenaPath, Interface, Param, Returns};
 use wasm2py::sig::{Num, Ty};
 use wasm2py::{Files, Options};
 
@@ -1890,7 +1890,7 @@ fn arena_record() {
     let sig = Some("sum(data: bytes) -> u32\n");
     let iface = interface(&module(ARENA_V2), sig);
     assert!(iface.arena_record);
-    assert!(iface.inline_arena());
+    assert_eq!(iface.arena_path(), ArenaPath::Record);
     // wasm2py_arena itself is never wrapped.
     let names: Vec<&str> = iface.functions.iter().map(|f| f.py_name.as_str()).collect();
     assert_eq!(names, ["sum"]);
@@ -1901,9 +1901,14 @@ fn arena_record() {
     // Without functions that use the arena the record plays no part.
     let scalar = module(&ARENA_V2.replace("(param i32 i32)", "(param i32)"));
     assert!(!interface(&scalar, Some("sum(n: u32) -> u32\n")).arena_record);
-    // Without the record: version 1, no window.
+    // Without the record: version 1, the protocol's raw calls in the fast bodies.
     let v1 = module(&ARENA_V2.replace("wasm2py_arena", "something_else"));
-    assert!(!interface(&v1, sig).arena_record);
+    let iface = interface(&v1, sig);
+    assert!(!iface.arena_record);
+    assert_eq!(iface.arena_path(), ArenaPath::Protocol);
+    let files = generate(&v1, sig).unwrap();
+    let wasm_py = String::from_utf8(files.get("m/_wasm.py").unwrap().to_vec()).unwrap();
+    assert!(wasm_py.contains("_ba, _bv, _br = self._local.x_sum"));
 }
 
 #[test]

@@ -79,7 +79,7 @@ struct WasmPy<'a> {
     arena: &'static str,
     errors: &'static str,
     arena_record: &'static str,
-    /// The fast bodies allocate and reset inline (`Interface::inline_arena`).
+    /// The fast bodies allocate and reset through the arena record (`ArenaPath::Record`).
     inline_arena: bool,
     uses_iterable: bool,
     uses_array: bool,
@@ -340,7 +340,7 @@ pub fn generate(iface: &Interface, wasm: &[u8]) -> Result<Files, Error> {
                 arena: py_bool(iface.uses_arena),
                 errors: py_bool(iface.error_record),
                 arena_record: py_bool(iface.arena_record),
-                inline_arena: iface.inline_arena(),
+                inline_arena: iface.arena_path() == crate::model::ArenaPath::Record,
                 uses_iterable,
                 uses_array,
                 uses_index: calls(&functions, wasm_lines, "_index_arg("),

@@ -1,7 +1,7 @@
 //! Per-function call bodies for the wasmtime-py backend (`templates/_wasm.py`).
 
 use super::python::{array_code, mask, py_str, range_checks, type_checks};
-use crate::model::{Function, Param, Returns};
+use crate::model::{ArenaPath, Function, Param, Returns};
 use crate::sig::{Num, Ty};
 
 /// The largest wasm32 address.
@@ -196,64 +196,104 @@ pub fn fast_views(f: &Function) -> Option<Vec<String>> {
     Some(views)
 }
 
-/// Whether the fast body takes the state's arena window: `inline` (arena protocol
-/// version 2 without host imports, `Interface::inline_arena`) and the arena is used.
-fn windowed(f: &Function, inline: bool) -> bool {
-    inline && f.uses_arena() && fast_eligible(f)
+/// The arena path of `f`'s fast body: the module's (`Interface::arena_path`) when `f` uses
+/// the arena and has a fast body, else `State` (nothing inline).
+fn inline_path(f: &Function, path: ArenaPath) -> ArenaPath {
+    if f.uses_arena() && fast_eligible(f) {
+        path
+    } else {
+        ArenaPath::State
+    }
 }
 
-/// The inline allocation of the first bytes or str parameter, in the window `_b` (base),
-/// `_room`, `_mv` (memory view), `_aw` (the record's words): written at the base, `top`
-/// moved past it. Anything else (another type, too big, no window) goes through the
-/// state, which reads the record or calls `bump_alloc`.
-fn inline_put(i: usize, p: &Param, name: &str) -> Option<Vec<String>> {
+/// What the fast body's tuple carries after its views, per arena path: the state's window
+/// (record view, memory view, base, room) for version 2; the raw calls of `bump_alloc`
+/// (arguments, slot view) and `bump_reset` for version 1.
+fn inline_unpack(path: ArenaPath) -> &'static str {
+    match path {
+        ArenaPath::State => "",
+        ArenaPath::Record => ", _aw, _mv, _b, _room",
+        ArenaPath::Protocol => ", _ba, _bv, _br",
+    }
+}
+
+/// The first bytes or str parameter, written inline (`None`: another type). Version 2:
+/// at the window's base, `top` moved past it. Version 1: at the block the raw
+/// `bump_alloc` call returned, in the view of the memory when it covers the block (the
+/// state checks and copies otherwise). Anything else (another type, too big for the
+/// window or for a 32-bit memory) goes through the state.
+fn inline_put(i: usize, p: &Param, name: &str, path: ArenaPath) -> Option<Vec<String>> {
     let v = &p.name;
     let (test, data) = match p.ty {
-        Ty::Bytes => (
-            format!("type({v}) is bytes and (_n{i} := len({v})) <= _room"),
-            v.clone(),
-        ),
+        Ty::Bytes => (format!("type({v}) is bytes and (_n{i} := len({v}))"), v.clone()),
         Ty::Str => (
-            format!("type({v}) is str and (_n{i} := len(_d{i} := {v}.encode())) <= _room"),
+            format!("type({v}) is str and (_n{i} := len(_d{i} := {v}.encode()))"),
             format!("_d{i}"),
         ),
         _ => return None,
     };
-    Some(vec![
-        format!("if {test}:"),
-        format!("    _p{i} = _b"),
-        format!("    _mv[_b : _b + _n{i}] = {data}"),
-        format!("    _aw[1] = _b + _n{i}"),
-        "else:".into(),
-        format!(
-            "    _p{i}, _n{i} = {}",
-            put(p, name).expect("an arena type")
-        ),
-    ])
+    let put = put(p, name).expect("an arena type");
+    let lines = match path {
+        ArenaPath::State => return None,
+        ArenaPath::Record => vec![
+            format!("if {test} <= _room:"),
+            format!("    _p{i} = _b"),
+            format!("    _mv[_b : _b + _n{i}] = {data}"),
+            format!("    _aw[1] = _b + _n{i}"),
+            "else:".into(),
+            format!("    _p{i}, _n{i} = {put}"),
+        ],
+        ArenaPath::Protocol => vec![
+            format!("if {test} <= 0xFFFFFFFF:"),
+            format!("    _bv[0] = _n{i}"),
+            "    _e = _RAW_CALL(*_ba)".into(),
+            "    if _e or _ts[0]:".into(),
+            "        self._fail(\"bump_alloc\", _e, _ts)".into(),
+            format!("    _p{i} = _bv[0]"),
+            format!("    if _p{i} and _p{i} + _n{i} <= _st.stay_bytes:"),
+            format!("        _st.memory_view[_p{i} : _p{i} + _n{i}] = {data}"),
+            "    else:".into(),
+            format!("        _st.copy_in({name}, _p{i}, {data})"),
+            "else:".into(),
+            format!("    _p{i}, _n{i} = {put}"),
+        ],
+    };
+    Some(lines)
 }
 
-/// The inline reset: zero `[base, top)` and `top = base` when the record is not busy and
-/// `top` lies in the window; otherwise the state's reset (which checks everything, may
-/// call `bump_reset` and reopens the window).
-const INLINE_RESET: [&str; 6] = [
-    "_t = _aw[1] - _b",
-    "if 0 <= _t <= _room and not _aw[3]:",
-    "    _mv[_b : _b + _t] = _ZEROS[:_t]",
-    "    _aw[1] = _b",
-    "else:",
-    "    _st.reset()",
-];
+/// The inline reset. Version 2: zero `[base, top)` and `top = base` when the record is
+/// not busy and `top` lies in the window; otherwise the state's reset (which checks
+/// everything, may call `bump_reset` and reopens the window). Version 1: the raw
+/// `bump_reset` call.
+fn inline_reset(path: ArenaPath) -> &'static [&'static str] {
+    match path {
+        ArenaPath::State => &["_st.reset()"],
+        ArenaPath::Record => &[
+            "_t = _aw[1] - _b",
+            "if 0 <= _t <= _room and not _aw[3]:",
+            "    _mv[_b : _b + _t] = _ZEROS[:_t]",
+            "    _aw[1] = _b",
+            "else:",
+            "    _st.reset()",
+        ],
+        ArenaPath::Protocol => &[
+            "_e = _RAW_CALL(*_br)",
+            "if _e or _ts[0]:",
+            "    self._fail(\"bump_reset\", _e, _ts)",
+        ],
+    }
+}
 
 /// The fast path's method body: values written through typed views of the export's slot
 /// buffer, one prebuilt raw call, the trap slot checked, the result read in place.
 /// Functions that pass bytes, str or lists copy them into the arena first and reset it in
-/// `finally`, as on the public-API path; with `inline` (arena protocol version 2, see
-/// `windowed`) the first input is written and the arena reset without a guest call.
-pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
+/// `finally`, as on the public-API path; `path` says how (see `ArenaPath`): through the
+/// state, or inline (version 2: no guest call; version 1: the protocol's raw calls).
+pub fn fast_body(f: &Function, path: ArenaPath) -> Option<Vec<String>> {
     let views = fast_views(f)?;
     let name = py_str(&f.py_name);
     let arena = f.uses_arena();
-    let window = windowed(f, inline);
+    let path = inline_path(f, path);
     let mut out = Vec::new();
     let checks: Vec<String> = type_checks(f)
         .into_iter()
@@ -287,7 +327,7 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
             .map(|v| format!("_v{v}"))
             .collect::<Vec<_>>()
             .join(", "),
-        if window { ", _aw, _mv, _b, _room" } else { "" }
+        inline_unpack(path)
     );
     let tuple = format!("self._local.x_{}", f.py_name);
     out.push("try:".into());
@@ -330,10 +370,10 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
     }
     if arena {
         out.push("try:".into());
-        let mut inlined = !window; // only the first input is written inline
+        let mut inlined = false; // only the first input is written inline
         for (i, p) in f.params.iter().enumerate() {
             if let Some(put) = put(p, &name) {
-                match inline_put(i, p, &name).filter(|_| !inlined) {
+                match inline_put(i, p, &name, path).filter(|_| !inlined) {
                     Some(lines) => out.extend(lines.iter().map(|l| format!("    {l}"))),
                     None => out.push(format!("    _p{i}, _n{i} = {put}")),
                 }
@@ -344,11 +384,7 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
         out.push("except _TRAPS as _e:".into());
         out.push(format!("    self._trap({name}, _e)"));
         out.push("finally:".into());
-        if window {
-            out.extend(INLINE_RESET.iter().map(|l| format!("    {l}")));
-        } else {
-            out.push("    _st.reset()".into());
-        }
+        out.extend(inline_reset(path).iter().map(|l| format!("    {l}")));
     } else if checks.is_empty() {
         // Only booleans: their writes cannot fail.
         out.extend(stores);
@@ -365,9 +401,9 @@ pub fn fast_body(f: &Function, inline: bool) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The runtime's description of one export (`_rt.Export(...)` in `_wasm.py`); `inline` as
+/// The runtime's description of one export (`_rt.Export(...)` in `_wasm.py`); `path` as
 /// for `fast_body`.
-pub fn export_spec(f: &Function, inline: bool) -> String {
+pub fn export_spec(f: &Function, path: ArenaPath) -> String {
     let strs = |v: Vec<String>| match v.len() {
         0 => "()".to_string(),
         1 => format!("({},)", v[0]),
@@ -390,7 +426,11 @@ pub fn export_spec(f: &Function, inline: bool) -> String {
         } else {
             "False"
         },
-        if windowed(f, inline) { ", True" } else { "" }
+        match inline_path(f, path) {
+            ArenaPath::State => "",
+            ArenaPath::Record => ", \"record\"",
+            ArenaPath::Protocol => ", \"protocol\"",
+        }
     )
 }
 

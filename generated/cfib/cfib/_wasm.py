@@ -41,10 +41,10 @@ _RUNTIME = _rt.Runtime(
         sha256="4f858cf956be8dfffa63434a602ae0e110c4002df71ed630a5c3c2135daeda6f",
         exports=(
             _rt.Export("fibonacci_c", "fibonacci_c", "(i64) -> (i64)", ("i64",), ("i64",), ("Q",), False),
-            _rt.Export("crc32", "crc32", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, True),
-            _rt.Export("rot13", "rot13", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, True),
-            _rt.Export("xor_bytes", "xor_bytes", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I",), True, True),
-            _rt.Export("sum_i32", "sum_i32", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I", "i"), True, True),
+            _rt.Export("crc32", "crc32", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, "record"),
+            _rt.Export("rot13", "rot13", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, "record"),
+            _rt.Export("xor_bytes", "xor_bytes", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I",), True, "record"),
+            _rt.Export("sum_i32", "sum_i32", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I", "i"), True, "record"),
             _rt.Export("is_even", "is_even", "(i64) -> (i32)", ("i64",), ("i32",), ("Q", "i"), False),
         ),
         imports=(

@@ -41,10 +41,10 @@ _RUNTIME = _rt.Runtime(
         exports=(
             _rt.Export("initialized", "initialized", "() -> (i32)", (), ("i32",), ("i",), False),
             _rt.Export("table_lookup", "table_lookup", "(i32) -> (i32)", ("i32",), ("i32",), ("I",), False),
-            _rt.Export("format_number", "format_number", "(i64) -> (i32)", ("i64",), ("i32",), ("q", "I"), True, True),
-            _rt.Export("str_length", "str_length", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, True),
+            _rt.Export("format_number", "format_number", "(i64) -> (i32)", ("i64",), ("i32",), ("q", "I"), True, "record"),
+            _rt.Export("str_length", "str_length", "(i32, i32) -> (i32)", ("i32", "i32"), ("i32",), ("I",), True, "record"),
             _rt.Export("fibonacci_c", "fibonacci_c", "(i32) -> (i64)", ("i32",), ("i64",), ("I", "Q"), False),
-            _rt.Export("say", "say", "(i32, i32) -> ()", ("i32", "i32"), (), ("I",), True, True),
+            _rt.Export("say", "say", "(i32, i32) -> ()", ("i32", "i32"), (), ("I",), True, "record"),
         ),
         imports=(
         ),

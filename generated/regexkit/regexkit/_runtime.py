@@ -115,9 +115,11 @@ class Export:
     state: bool
     """Whether the fast body also needs the thread's state (it passes bytes, str or lists,
     or reads the guest's error record)."""
-    window: bool = False
-    """Whether the fast body also takes the state's arena window (:attr:`State.window`):
-    it allocates its first input and resets the arena inline (arena protocol version 2)."""
+    inline: str = ""
+    """How the fast body allocates its first input and resets the arena inline, and so what
+    its tuple carries after the views: ``"record"`` (arena protocol version 2: the
+    state's window, :attr:`State.window`), ``"protocol"`` (version 1: the raw calls of
+    ``bump_alloc`` and ``bump_reset``), or ``""`` (nothing: through the state)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1200,6 +1202,9 @@ class State:
         self.store = store
         self.memory_bytes = -1
         self.memory_stays = rt.memory_stays[stack]
+        # memory_bytes while memory_view is sure to stay valid (the memory never moves),
+        # else 0: the inline version-1 bodies write into memory_view below it.
+        self.stay_bytes = 0
         self.memory_view: memoryview[int] = memoryview(b"")
         # The arena record (protocol version 2): its address, found once after
         # _initialize; -1 without one. The window is what fast bodies allocate in inline:
@@ -1316,6 +1321,14 @@ class State:
         args = (self.context_ref, self._extern(name), ctypes.byref(slots), count_param, self.trap_ref)
         return Raw(args, memoryview(buffer))
 
+    def _kept_raw(self, export: str) -> Raw:
+        """The raw call of ``export`` for the specialised bodies, made once: their tuples
+        are made again when the arena window changes."""
+        made = self.raws.get(export)
+        if made is None:
+            made = self.raws[export] = self._raw(export)
+        return made
+
     def resolve(self, name: str) -> Any:
         """The fast path's per-thread callable of an export, made on first use:
         ``x_<method>`` (the specialised body's tuple, with this state in front for the
@@ -1325,13 +1338,13 @@ class State:
             raise AttributeError(name)
         trap = self.trap_view
         if name[0] == "x" and e.views is not None:
-            # Kept: a tuple is made again when the arena window changes.
-            made = self.raws.get(name)
-            if made is None:
-                made = self.raws[name] = self._raw(e.export)
+            made = self._kept_raw(e.export)
             fast = (made.args, trap, *[made.view(v) for v in e.views])
-            if e.window:
+            if e.inline == "record":
                 return (self, *fast, *self.window)
+            if e.inline == "protocol":
+                alloc, reset = self._kept_raw("bump_alloc"), self._kept_raw("bump_reset")
+                return (self, *fast, alloc.args, alloc.view("I"), reset.args)
             return (self, *fast) if e.state else fast
         call = invoker(self._raw(e.export), trap, e.params, e.results)
         setattr(self, name, call)
@@ -1494,6 +1507,7 @@ class State:
             base: int = self.memory_base()
             self.memory_view = memoryview((ctypes.c_char * size).from_address(base)).cast("B")
             self.memory_bytes = size
+            self.stay_bytes = size if self.memory_stays else 0
         return self.memory_view
 
     def _outside(self, function: str, memory: memoryview[int], ptr: int, size: int) -> NoReturn:
@@ -1521,6 +1535,13 @@ class State:
                 ptr = self.alloc(size) & M32
             except (wt.Trap, wt.WasmtimeError) as error:
                 self.raise_trap("bump_alloc", error)
+        self.copy_in(function, ptr, data)
+        return ptr, size
+
+    def copy_in(self, function: str, ptr: int, data: Any) -> None:
+        """Writes an input to the block ``bump_alloc`` (or the record) gave for it, after
+        the checks: null is "no room", and the block must lie inside the memory."""
+        size = len(data)
         if ptr == 0 and size:
             raise MemoryError(f"{function}: the guest arena cannot hold {size} more bytes")
         # Looked up after the allocation: growing the memory is what can move it.
@@ -1528,7 +1549,6 @@ class State:
         if ptr + size > len(memory):
             self._outside(function, memory, ptr, size)
         memory[ptr : ptr + size] = data
-        return ptr, size
 
     def put_str(self, function: str, text: str) -> tuple[int, int]:
         if not isinstance(text, str):

@@ -38,8 +38,8 @@ _RUNTIME = _rt.Runtime(
         wasm_path=_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "regexkit.wasm"),
         sha256="aa3e73866e51cbe6f6f638244023ccc68e6b10c7b80c7ffbe24dd4d6da254b86",
         exports=(
-            _rt.Export("find_all", "find_all", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I",), True, True),
-            _rt.Export("is_match", "is_match", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I", "i"), True, True),
+            _rt.Export("find_all", "find_all", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I",), True, "record"),
+            _rt.Export("is_match", "is_match", "(i32, i32, i32, i32) -> (i32)", ("i32", "i32", "i32", "i32"), ("i32",), ("I", "i"), True, "record"),
         ),
         imports=(
         ),

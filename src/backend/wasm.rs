@@ -225,7 +225,10 @@ fn inline_unpack(path: ArenaPath) -> &'static str {
 fn inline_put(i: usize, p: &Param, name: &str, path: ArenaPath) -> Option<Vec<String>> {
     let v = &p.name;
     let (test, data) = match p.ty {
-        Ty::Bytes => (format!("type({v}) is bytes and (_n{i} := len({v}))"), v.clone()),
+        Ty::Bytes => (
+            format!("type({v}) is bytes and (_n{i} := len({v}))"),
+            v.clone(),
+        ),
         Ty::Str => (
             format!("type({v}) is str and (_n{i} := len(_d{i} := {v}.encode()))"),
             format!("_d{i}"),

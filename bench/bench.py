@@ -615,15 +615,27 @@ def bench_data(settings: Settings) -> dict[str, Any]:
     nk, tk = numkit.Numkit(), textkit.Textkit()
     assert abs(nk.dot(a32, b32) - float(np.dot(a32.astype(np.float64), b32.astype(np.float64)))) < 1e-3 * 400_000
     assert np.frombuffer(nk.scaled(big, 3.0), dtype=np.float64).tolist() == (big * 3.0).tolist()
-    heavy = Settings(settings.repeats < 20)  # the same length, fewer repeats: each is ms
-    heavy.repeats = max(3, settings.repeats // 4)
+    # Each ratio's pair interleaved on its own: the list variants (a million Python floats
+    # made and freed per call) would otherwise disturb the memory the others run in.
     bulk = measure(
         {
             "wasm dot(400k f32 numpy)": ("nk.dot(a, b)", {"nk": nk, "a": a32, "b": b32}),
             "np.dot(400k f32)": ("np.dot(a, b)", {"np": np, "a": a32, "b": b32}),
+        },
+        settings,
+    )
+    bulk |= measure(
+        {
             "wasm scaled(1M f64 numpy) -> array": ("nk.scaled(x, 3.0)", {"nk": nk, "x": big}),
             "numpy A*k (1M f64)": ("x * 3.0", {"x": big}),
             "np.frombuffer(...).copy() (8 MB)": ("np.frombuffer(x, dtype=np.float64).copy()", {"np": np, "x": big}),
+        },
+        settings,
+    )
+    heavy = Settings(settings.repeats < 20)  # the same length, fewer repeats: each is ms
+    heavy.repeats = max(3, settings.repeats // 4)
+    bulk |= measure(
+        {
             "wasm scale(1M f64 list) -> list": ("tk.scale(xs, 3.0)", {"tk": tk, "xs": big_list}),
             "array('d', list) + tolist() (1M)": ("array.array('d', xs).tolist()", {"array": array, "xs": big_list}),
         },

@@ -11,9 +11,11 @@ come from WAT: whatever the record says, the host reads and writes only inside t
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -499,3 +501,27 @@ def test_sdk_guests_make_one_guest_call_per_bytes_call(
     for _ in range(5):
         assert call(guest) == expected
     assert calls == [], "the host allocated and reset through the arena record"
+
+
+# ---- lifetime ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("package", ["arenas", "hostile_arena"])
+def test_a_dropped_instance_frees_its_store_at_once(arenas: Any, hostile: Any, package: str) -> None:
+    """The state keeps the instance's thread-local object only weakly (it remakes the
+    bodies' tuples there when the window changes): no cycle, so the store goes with the
+    instance, without waiting for a garbage collection."""
+    module = arenas if package == "arenas" else hostile
+    cls = module.Arenas if package == "arenas" else module.HostileArena
+    gc.collect()
+    gc.disable()
+    try:
+        refs = []
+        for _ in range(3):
+            instance = cls()
+            assert instance.byte_sum(b"\x01\x02") == 3
+            refs.append(weakref.ref(instance._state()))
+            del instance
+        assert [r() is None for r in refs] == [True] * 3
+    finally:
+        gc.enable()

@@ -1212,7 +1212,9 @@ class State:
         # refresh_window).
         self.record_at = -1
         self.window = _NO_WINDOW
-        self.local = owner._local
+        # Weak: the thread-local object holds this state, and a cycle would keep the store
+        # alive after the instance is dropped, until a full garbage collection.
+        self.local = weakref.ref(owner._local)
         self.windowed = FAST and spec.arena_record and not spec.imports and self.memory_stays
         self.context = 0
         self.depth = 0
@@ -1477,7 +1479,8 @@ class State:
         if window[2:] != self.window[2:]:
             self.window = window
             # The bodies' tuples carry the window: made again on their next call.
-            made = self.local.__dict__
+            local = self.local()
+            made = local.__dict__ if local is not None else {}
             for name in [name for name in made if name[:2] == "x_"]:
                 del made[name]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -74,6 +75,30 @@ def generate_package(wasm: Path, out: Path, name: str | None = None, sig: Path |
         pytest.fail(f"wasm2py gen {wasm.name} failed:\n{done.stderr}", pytrace=False)
     sys.path.insert(0, str(out))
     return importlib.import_module(name or wasm.stem)
+
+
+def c_guest_package(work: Path, name: str, source: str, sig: str) -> Any:
+    """A guest written in plain C (no SDK, no header): `source` built for wasm32 without
+    libc (clang) and as a native library (gcc), its package generated from the sidecar
+    `sig` and imported. The native library's path is the module's LIBRARY."""
+    require(WASM2PY, "wasm2py binary")
+    for tool in ("clang", "gcc"):
+        assert shutil.which(tool), f"{tool} is needed (scripts/setup.sh installs it)"
+    c_file, wasm, library = work / f"{name}.c", work / f"{name}.wasm", work / f"lib{name}.so"
+    c_file.write_text(source)
+    common = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
+    commands = [
+        ["clang", "--target=wasm32", "-nostdlib", "-mbulk-memory", *common, "-Wl,--no-entry",
+         "-Wl,--export-dynamic", str(c_file), "-o", str(wasm)],
+        ["gcc", "-shared", "-fPIC", *common, str(c_file), "-o", str(library)],
+    ]
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{' '.join(command)}\n{done.stderr}"
+    (work / f"{name}.wasm2py").write_text(sig)
+    module = generate_package(wasm, work / "out")
+    module.LIBRARY = str(library)
+    return module
 
 
 def native_library(name: str) -> Path:

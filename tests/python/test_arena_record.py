@@ -12,8 +12,6 @@ come from WAT: whatever the record says, the host reads and writes only inside t
 from __future__ import annotations
 
 import gc
-import shutil
-import subprocess
 import threading
 import weakref
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 import wasmtime
-from conftest import GENERATED, SPEC_OUT, WASM2PY, generate_package, require
+from conftest import GENERATED, SPEC_OUT, c_guest_package, generate_package, require
 
 GUEST_C = r"""
 #include <stddef.h>
@@ -159,29 +157,10 @@ arena_clean() -> bool
 """
 
 
-def build(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def arenas(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The package `arenas`, generated from GUEST_C built for wasm32 and natively."""
-    require(WASM2PY, "wasm2py binary")
-    for tool in ("clang", "gcc"):
-        assert shutil.which(tool), f"{tool} is needed (scripts/setup.sh installs it)"
-    work = tmp_path_factory.mktemp("arenas")
-    (work / "arenas.c").write_text(GUEST_C)
-    common = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
-    build(
-        ["clang", "--target=wasm32", "-nostdlib", "-mbulk-memory", *common, "-Wl,--no-entry",
-         "-Wl,--export-dynamic", str(work / "arenas.c"), "-o", str(work / "arenas.wasm")]
-    )
-    build(["gcc", "-shared", "-fPIC", *common, str(work / "arenas.c"), "-o", str(work / "libarenas.so")])
-    (work / "arenas.wasm2py").write_text(GUEST_SIG)
-    module = generate_package(work / "arenas.wasm", work / "out")
-    module.LIBRARY = str(work / "libarenas.so")
-    return module
+    return c_guest_package(tmp_path_factory.mktemp("arenas"), "arenas", GUEST_C, GUEST_SIG)
 
 
 @pytest.fixture(params=["wasm", "native"])

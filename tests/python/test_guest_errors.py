@@ -8,15 +8,13 @@ time with clang (wasm32, no libc) and gcc (native). Hostile records come from WA
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 import wasmtime
-from conftest import WASM2PY, generate_package, require
+from conftest import c_guest_package, generate_package
 
 GUEST_C = r"""
 #include <stddef.h>
@@ -126,29 +124,10 @@ divide(a: i32, b: i32) -> i32 raises
 """
 
 
-def build(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def errs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The package `errs`, generated from GUEST_C built for wasm32 and natively."""
-    require(WASM2PY, "wasm2py binary")
-    for tool in ("clang", "gcc"):
-        assert shutil.which(tool), f"{tool} is needed (scripts/setup.sh installs it)"
-    work = tmp_path_factory.mktemp("errs")
-    (work / "errs.c").write_text(GUEST_C)
-    common = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
-    build(
-        ["clang", "--target=wasm32", "-nostdlib", "-mbulk-memory", *common, "-Wl,--no-entry",
-         "-Wl,--export-dynamic", str(work / "errs.c"), "-o", str(work / "errs.wasm")]
-    )
-    build(["gcc", "-shared", "-fPIC", *common, str(work / "errs.c"), "-o", str(work / "liberrs.so")])
-    (work / "errs.wasm2py").write_text(GUEST_SIG)
-    module = generate_package(work / "errs.wasm", work / "out")
-    module.LIBRARY = str(work / "liberrs.so")
-    return module
+    return c_guest_package(tmp_path_factory.mktemp("errs"), "errs", GUEST_C, GUEST_SIG)
 
 
 @pytest.fixture(params=["wasm", "native"])

@@ -1215,7 +1215,8 @@ class State:
         # Weak: the thread-local object holds this state, and a cycle would keep the store
         # alive after the instance is dropped, until a full garbage collection.
         self.local = weakref.ref(owner._local)
-        self.windowed = FAST and spec.arena_record and not spec.imports and self.memory_stays
+        # The generator decides which bodies allocate through the window (Export.inline).
+        self.windowed = FAST and self.memory_stays and any(e.inline == "record" for e in spec.exports)
         self.context = 0
         self.depth = 0
         previous = getattr(_CURRENT, "state", None)
@@ -1421,43 +1422,50 @@ class State:
         if self.windowed:
             self.refresh_window()
 
-    def _host_alloc(self, size: int) -> int:
-        """``size`` bytes from the record's block, without calling the guest: the address,
-        or -1 when they do not fit (then bump_alloc is asked)."""
+    def _arena_words(self) -> tuple[memoryview[int], tuple[int, int, int, int]]:
+        """A view of the memory that covers the record, and the record's words as they
+        are now: {base, top, limit, busy}."""
         at = self.record_at
         memory = self.memory_covering(at + 16)
         words: tuple[int, int, int, int] = _ARENA.unpack_from(memory, at)
-        base, top, limit, _ = words
+        return memory, words
+
+    def _covering(self, memory: memoryview[int], end: int) -> memoryview[int]:
+        """``memory``, or a new view when it is shorter than ``end`` (the memory may have
+        grown since ``memory`` was taken; a longer view still ends before ``end`` when
+        ``end`` lies outside the memory)."""
+        return memory if end <= len(memory) else self.memory_now()
+
+    def _host_alloc(self, size: int) -> int:
+        """``size`` bytes from the record's block, without calling the guest: the address,
+        or -1 when they do not fit (then bump_alloc is asked)."""
+        memory, (base, top, limit, _) = self._arena_words()
         ptr: int = (top + 15) & ~15
         end = ptr + size
         if not 0 < base <= ptr <= end <= limit:  # an empty record (0s): bump_alloc
             return -1
+        memory = self._covering(memory, end)
         if end > len(memory):
-            memory = self.memory_now()
-            if end > len(memory):
-                return -1
-        _ARENA_TOP.pack_into(memory, at + 4, end)
+            return -1
+        _ARENA_TOP.pack_into(memory, self.record_at + 4, end)
         return ptr
 
     def _host_reset(self) -> bool:
         """Zeroes ``[base, top)`` and writes ``top = base``, without calling the guest;
         False when the record says only the guest can reset (busy) or makes no sense."""
-        at = self.record_at
-        memory = self.memory_covering(at + 16)
-        base, top, _, busy = _ARENA.unpack_from(memory, at)
+        memory, (base, top, _, busy) = self._arena_words()
         if busy or top < base:
             return False
+        memory = self._covering(memory, top)
         if top > len(memory):
-            memory = self.memory_now()
-            if top > len(memory):
-                return False
+            return False
         used = top - base
         if used:
             if used <= WINDOW_MAX:
                 memory[base:top] = ZEROS[:used]
             else:
                 ctypes.memset(self.memory_base() + base, 0, used)
-            _ARENA_TOP.pack_into(memory, at + 4, base)
+            _ARENA_TOP.pack_into(memory, self.record_at + 4, base)
         return True
 
     def refresh_window(self) -> None:
@@ -1466,13 +1474,11 @@ class State:
         and reset it inline, reading the record only for ``top`` and ``busy``. Otherwise
         the window is closed and they call :meth:`put_bytes` and :meth:`reset`."""
         at = self.record_at
-        memory = self.memory_covering(at + 16)
-        base, top, limit, busy = _ARENA.unpack_from(memory, at)
+        memory, (base, top, limit, busy) = self._arena_words()
         room = min(limit - base, WINDOW_MAX)
         window = _NO_WINDOW
         if not busy and top == base and base and room >= 0:
-            if base + room > len(memory):
-                memory = self.memory_now()
+            memory = self._covering(memory, base + room)
             if base + room <= len(memory):
                 window = (memory[at : at + 16].cast("I"), memory, base, room)
         # The views of the same block stay valid as the memory grows (it never moves).
@@ -1583,10 +1589,9 @@ class State:
             self._outside(function, memory, result, 8)
         ptr, length = _PAIR.unpack_from(memory, result)
         end = ptr + length * itemsize
+        memory = self._covering(memory, end)  # the data may lie in memory the call grew
         if end > len(memory):
-            memory = self.memory_now()  # the data may lie in memory the call grew
-            if end > len(memory):
-                self._outside(function, memory, ptr, length * itemsize)
+            self._outside(function, memory, ptr, length * itemsize)
         return memory, ptr, end
 
     # The guest's error record (docs/guest-protocol.md, "Guest errors"): three u32 words
